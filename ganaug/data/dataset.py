@@ -30,14 +30,15 @@ class ImageDataset(torch.utils.data.Dataset):
         if self.images.dtype != torch.uint8 or self.images.ndim != 4:
             raise GanaugError(
                 f"images must be uint8 (N, C, H, W), got {self.images.dtype} {tuple(self.images.shape)}; "
-                "convert them with ganaug.data.to_uint8_nchw"
+                "convert them with ganaug.data.sources.to_uint8_nchw"
             )
         if self.images.shape[1] not in (1, 3):
             raise GanaugError(f"images must have 1 or 3 channels, got {self.images.shape[1]}")
         self.labels = torch.as_tensor(self.labels, dtype=torch.int64).reshape(-1)
         if len(self.labels) != len(self.images):
             raise GanaugError(f"{len(self.images)} images but {len(self.labels)} labels; they must match")
-        if len(self.labels) and (int(self.labels.min()) < 0 or int(self.labels.max()) >= len(self.class_names)):
+        out_of_range = len(self.labels) and (self.labels.min() < 0 or self.labels.max() >= len(self.class_names))
+        if out_of_range:
             raise GanaugError(
                 f"labels must lie in 0..{len(self.class_names) - 1} (one per class name), "
                 f"got {int(self.labels.min())}..{int(self.labels.max())}"
@@ -106,7 +107,8 @@ class DatasetSplits:
         splits = {}
         for name in ("train", "val", "test"):
             with np.load(d / f"{name}.npz", allow_pickle=False) as f:
-                splits[name] = ImageDataset(torch.from_numpy(f["images"]), torch.from_numpy(f["labels"]), names)
+                images, labels = torch.from_numpy(f["images"]), torch.from_numpy(f["labels"])
+            splits[name] = ImageDataset(images, labels, names)
         return cls(**splits)
 
 

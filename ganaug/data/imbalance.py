@@ -1,0 +1,179 @@
+"""Imbalance tools: make a dataset long-tailed, pick its minority classes, and size the synthetic data.
+
+These decide *which* classes a GAN learns and *how many* samples each gets; nothing here trains.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping, Sequence
+
+import torch
+
+from ganaug.data.dataset import ImageDataset
+from ganaug.errors import GanaugError
+
+PROFILES = ("exponential", "step")
+TARGET_MODES = ("fill", "ratio", "counts")
+
+
+def class_counts(labels: torch.Tensor, num_classes: int) -> list[int]:
+    """Number of labels equal to each class id 0..num_classes-1."""
+    labels = torch.as_tensor(labels, dtype=torch.int64).reshape(-1)
+    if len(labels) and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
+        raise GanaugError(
+            f"labels span {int(labels.min())}..{int(labels.max())} but there are {num_classes} classes; "
+            "labels must be class ids 0..num_classes-1"
+        )
+    return torch.bincount(labels, minlength=num_classes).tolist()
+
+
+def _profile_targets(
+    n0: int, num_classes: int, ratio: float, profile: str, step_fraction: float
+) -> list[int]:
+    """Wanted images per class before capping at what each class has."""
+    if profile == "exponential":
+        if num_classes == 1:
+            return [n0]
+        return [round(n0 * ratio ** (-c / (num_classes - 1))) for c in range(num_classes)]
+    n_minor = min(num_classes - 1, max(1, round(step_fraction * num_classes)))
+    low = round(n0 / ratio)
+    return [n0 if c < num_classes - n_minor else low for c in range(num_classes)]
+
+
+def make_imbalanced(
+    dataset: ImageDataset,
+    ratio: float,
+    profile: str = "exponential",
+    seed: int = 0,
+    step_fraction: float = 0.5,
+) -> ImageDataset:
+    """A subset with a long-tailed class profile, n_0 / n_last = `ratio`, scaled from class 0's count.
+
+    exponential: n_c = round(n_0 * ratio ** (-c / (C - 1))); step: the last `step_fraction` of
+    classes (by id) get round(n_0 / ratio). Each target is at least 1 and at most what the class
+    has. Which images are kept is a seeded random choice per class, so `seed` fixes the subset.
+    """
+    if profile not in PROFILES:
+        raise GanaugError(f"profile={profile!r}: unknown profile; pick one of {', '.join(PROFILES)}")
+    if not ratio >= 1.0:
+        raise GanaugError(
+            f"ratio={ratio}: must be >= 1 (largest/smallest class size); use 1 for no imbalance"
+        )
+    if profile == "step" and not 0.0 < step_fraction < 1.0:
+        raise GanaugError(
+            f"step_fraction={step_fraction}: must lie strictly between 0 and 1 (the share of reduced classes)"
+        )
+    counts = dataset.counts()
+    if counts[0] == 0:
+        raise GanaugError("class 0 has no images, yet the profile scales from it; add class 0 images")
+    targets = _profile_targets(counts[0], dataset.num_classes, ratio, profile, step_fraction)
+    gen = torch.Generator().manual_seed(seed)
+    keep = []
+    for c, (want, have) in enumerate(zip(targets, counts, strict=True)):
+        idx = torch.nonzero(dataset.labels == c).flatten()
+        chosen = torch.randperm(have, generator=gen)[: min(max(want, 1), have)]
+        keep.append(idx[chosen])
+    return dataset.subset(torch.cat(keep).sort().values)
+
+
+def resolve_classes(classes: Sequence[int | str], class_names: list[str]) -> list[int]:
+    """Class ids for `classes` given as ids or names (duplicates dropped, order kept).
+
+    A string is a class name first; a string of digits that names no class is read as an id,
+    since config files and command lines often carry ids as strings.
+    """
+    ids: list[int] = []
+    for item in classes:
+        if isinstance(item, numbers.Integral) and not isinstance(item, bool):
+            cid = int(item)
+        elif str(item) in class_names:
+            cid = class_names.index(str(item))
+        elif isinstance(item, str) and item.strip().isdigit():
+            cid = int(item)
+        else:
+            cid = -1
+        if not 0 <= cid < len(class_names):
+            known = ", ".join(f"{i}={n!r}" for i, n in enumerate(class_names))
+            raise GanaugError(f"unknown class {item!r}; known classes (id=name): {known}")
+        if cid not in ids:
+            ids.append(cid)
+    return ids
+
+
+def select_minority(
+    counts: list[int],
+    class_names: list[str],
+    classes: Sequence[int | str] | None = None,
+    threshold: float = 0.5,
+) -> list[int]:
+    """The minority class ids (sorted): `classes` when given, else every class below threshold * largest.
+
+    A chosen class with no training images is an error: a GAN cannot learn a class it never sees.
+    """
+    if len(counts) != len(class_names):
+        raise GanaugError(f"{len(counts)} class counts but {len(class_names)} class names; they must match")
+    if classes is not None:
+        chosen = resolve_classes(classes, class_names)
+    else:
+        if not 0.0 < threshold <= 1.0:
+            raise GanaugError(
+                f"threshold={threshold}: must lie in (0, 1] (fraction of the largest class)"
+            )
+        largest = max(counts, default=0)
+        chosen = [c for c, n in enumerate(counts) if n < threshold * largest]
+    for c in chosen:
+        if counts[c] == 0:
+            raise GanaugError(
+                f"class {class_names[c]!r} has no training images; a GAN cannot learn it, "
+                "add images of it or leave it out of the minority classes"
+            )
+    return sorted(chosen)
+
+
+def synthetic_targets(
+    counts: list[int],
+    minority: list[int],
+    mode: str = "fill",
+    fill_fraction: float = 1.0,
+    ratio: float = 1.0,
+    explicit: Mapping[int | str, int] | None = None,
+    class_names: list[str] | None = None,
+) -> dict[int, int]:
+    """How many synthetic images each minority class gets (class id -> count).
+
+    fill: up to round(fill_fraction * largest count) images in total per class; ratio: round(ratio *
+    count) synthetic per class (synthetic per real); counts: `explicit` per class, keys ids or
+    names (used only in this mode; minority classes it leaves out get 0). Other classes are absent.
+    """
+    names = class_names if class_names is not None else [str(i) for i in range(len(counts))]
+    for c in minority:
+        if not 0 <= c < len(counts):
+            raise GanaugError(f"minority class id {c} is out of range 0..{len(counts) - 1}; pass valid ids")
+    if mode == "fill":
+        if not fill_fraction > 0:
+            raise GanaugError(
+                f"fill_fraction={fill_fraction}: must be > 0 (1.0 fills up to the largest class)"
+            )
+        goal = round(fill_fraction * max(counts, default=0))
+        return {c: max(0, goal - counts[c]) for c in minority}
+    if mode == "ratio":
+        if not ratio >= 0:
+            raise GanaugError(f"ratio={ratio}: must be >= 0 (synthetic images per real image)")
+        return {c: round(ratio * counts[c]) for c in minority}
+    if mode == "counts":
+        if not explicit:
+            raise GanaugError("mode=counts needs explicit per-class counts, e.g. {'7': 500}; give them")
+        wanted: dict[int, int] = {}
+        for key, value in explicit.items():
+            (cid,) = resolve_classes([key], names)
+            if cid not in minority:
+                raise GanaugError(
+                    f"class {names[cid]!r} has an explicit synthetic count but is not a minority class; "
+                    "add it to the minority classes or drop its count"
+                )
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
+                raise GanaugError(f"synthetic count {value!r} for class {names[cid]!r}: give an integer >= 0")
+            wanted[cid] = int(value)
+        return {c: wanted.get(c, 0) for c in minority}
+    raise GanaugError(f"mode={mode!r}: unknown mode; pick one of {', '.join(TARGET_MODES)}")
