@@ -1,0 +1,141 @@
+"""GANAugDataModule: adds a synthetic bank to the training set of any LightningDataModule."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, IterableDataset, WeightedRandomSampler
+
+from ganaug.errors import GanaugError
+from ganaug.synth.bank import SyntheticBank
+from ganaug.synth.mixing import MixedDataset
+
+__all__ = ["GANAugDataModule"]
+
+# DataLoader settings carried over from the wrapped train loader (besides batch_size and the sampler).
+_LOADER_SETTINGS = (
+    "num_workers",
+    "collate_fn",
+    "pin_memory",
+    "drop_last",
+    "timeout",
+    "worker_init_fn",
+    "multiprocessing_context",
+    "persistent_workers",
+)
+
+
+class GANAugDataModule(pl.LightningDataModule):
+    """Wrap a user's datamodule: its val/test/predict loaders untouched, its train set mixed with a bank.
+
+    The train loader serves `MixedDataset(wrapped train dataset, bank, synthetic_counts, transform)`
+    with the wrapped train loader's batch size and worker settings, shuffled, or class-balanced
+    with a seeded WeightedRandomSampler when `balanced`. It is a plain DataLoader, so Lightning's
+    distributed sampler replacement (use_distributed_sampler) splits it across processes.
+    """
+
+    def __init__(
+        self,
+        datamodule: pl.LightningDataModule,
+        bank: SyntheticBank | str | Path,
+        synthetic_counts: Mapping[int, int] | None = None,
+        transform: Any = None,
+        balanced: bool = False,
+        return_source: bool = False,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if not isinstance(datamodule, pl.LightningDataModule):
+            raise GanaugError(
+                f"datamodule must be a LightningDataModule, got {type(datamodule).__name__}; "
+                "wrap plain datasets with MixedDataset instead"
+            )
+        self.datamodule = datamodule
+        self.bank = bank if isinstance(bank, SyntheticBank) else SyntheticBank.load(bank)
+        self.synthetic_counts = None if synthetic_counts is None else dict(synthetic_counts)
+        self.transform = transform
+        self.balanced = bool(balanced)
+        self.return_source = bool(return_source)
+        self.seed = int(seed)
+        self.prepare_data_per_node = datamodule.prepare_data_per_node
+        self.train_dataset: MixedDataset | None = None
+
+    def prepare_data(self) -> None:
+        self.datamodule.trainer = self.trainer
+        self.datamodule.prepare_data()
+
+    def setup(self, stage: str) -> None:
+        self.datamodule.trainer = self.trainer
+        self.datamodule.setup(stage)
+
+    def teardown(self, stage: str) -> None:
+        self.datamodule.teardown(stage)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.datamodule.state_dict()
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.datamodule.load_state_dict(state_dict)
+
+    def on_exception(self, exception: BaseException) -> None:
+        self.datamodule.on_exception(exception)
+
+    def train_dataloader(self) -> DataLoader:
+        """A loader over the wrapped train set plus synthetic samples, with the wrapped loader's settings."""
+        loader = self.datamodule.train_dataloader()
+        if not isinstance(loader, DataLoader) or isinstance(loader.dataset, IterableDataset):
+            raise GanaugError(
+                f"the wrapped train_dataloader() returned {type(loader).__name__}; GANAugDataModule needs "
+                "one torch DataLoader over a map-style dataset"
+            )
+        if loader.batch_size is None:
+            raise GanaugError(
+                "the wrapped train loader uses a custom batch_sampler; give it a batch_size so the mixed set "
+                "can be batched the same way"
+            )
+        if self.train_dataset is None or self.train_dataset.real is not loader.dataset:
+            self.train_dataset = MixedDataset(
+                loader.dataset,
+                self.bank,
+                self.synthetic_counts,
+                transform=self.transform,
+                seed=self.seed,
+                return_source=self.return_source,
+            )
+        settings = {name: getattr(loader, name) for name in _LOADER_SETTINGS}
+        if loader.num_workers > 0:
+            settings["prefetch_factor"] = loader.prefetch_factor
+        sampler = self._balanced_sampler(self.train_dataset) if self.balanced else None
+        return DataLoader(
+            self.train_dataset,
+            batch_size=loader.batch_size,
+            shuffle=sampler is None,
+            sampler=sampler,
+            **settings,
+        )
+
+    def val_dataloader(self) -> Any:
+        return self.datamodule.val_dataloader()
+
+    def test_dataloader(self) -> Any:
+        return self.datamodule.test_dataloader()
+
+    def predict_dataloader(self) -> Any:
+        return self.datamodule.predict_dataloader()
+
+    def _balanced_sampler(self, dataset: MixedDataset) -> WeightedRandomSampler:
+        """Draw every class equally often: each sample weighted by 1 / (its class's count), seeded."""
+        counts = torch.bincount(dataset.labels, minlength=dataset.num_classes).double()
+        weights = 1.0 / counts[dataset.labels]
+        generator = torch.Generator().manual_seed(self.seed)
+        return WeightedRandomSampler(weights, num_samples=len(dataset), replacement=True, generator=generator)
+
+    def __getattr__(self, name: str) -> Any:
+        # Attributes the wrapped datamodule defines (num_classes, dims, ...) read through the wrapper.
+        if name.startswith("__") or name == "datamodule" or "datamodule" not in self.__dict__:
+            raise AttributeError(name)
+        return getattr(self.__dict__["datamodule"], name)

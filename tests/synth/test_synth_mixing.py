@@ -1,0 +1,237 @@
+"""MixedDataset: counts, seeded choice, source tags, one transform for both kinds, PIL datasets, bad inputs."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_toy_dataset
+from PIL import Image
+from synth_fakes import tagged_bank
+from torch.utils.data import Dataset, Subset
+from torchvision.transforms import v2
+
+from ganaug.data.dataset import ImageDataset
+from ganaug.errors import GanaugError
+from ganaug.synth.bank import SyntheticBank
+from ganaug.synth.mixing import MixedDataset
+
+
+@pytest.fixture
+def bank(tmp_path: Path) -> SyntheticBank:
+    return tagged_bank(tmp_path / "bank", [0, 10, 30])
+
+
+class Mark:
+    """A transform that marks every image it sees (pixel (0, 7, 7) := 255) and counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, image):
+        self.calls += 1
+        if isinstance(image, Image.Image):
+            image = torch.from_numpy(np.array(image))[None]
+        out = image.clone()
+        out[0, 7, 7] = 255
+        return out
+
+
+class PilDataset(Dataset):
+    """Yields (PIL 'L' image, int) like torchvision MNIST, with `.targets`; counts item reads."""
+
+    def __init__(self, real: ImageDataset) -> None:
+        self.real = real
+        self.targets = real.labels.tolist()
+        self.reads = 0
+
+    def __len__(self) -> int:
+        return len(self.real)
+
+    def __getitem__(self, index: int):
+        self.reads += 1
+        image, label = self.real[index]
+        return Image.fromarray(image[0].numpy(), mode="L"), label
+
+
+class Unlabelled(Dataset):
+    """A dataset with no label attribute: MixedDataset must iterate it once."""
+
+    def __init__(self, real: ImageDataset) -> None:
+        self.real = real
+
+    def __len__(self) -> int:
+        return len(self.real)
+
+    def __getitem__(self, index: int):
+        return self.real[index]
+
+
+def test_counts_and_labels(toy_dataset: ImageDataset, bank: SyntheticBank) -> None:
+    mixed = MixedDataset(toy_dataset, bank, {2: 25, 1: 5})
+    assert len(mixed) == 66 + 30
+    assert mixed.counts() == [40, 25, 31]
+    assert mixed.is_synthetic.sum() == 30 and not mixed.is_synthetic[:66].any()
+    assert mixed.labels.dtype == torch.int64
+    served = [mixed[i][1] for i in range(len(mixed))]
+    assert served == mixed.labels.tolist()
+    picked = mixed.synthetic_indices
+    assert len(set(picked.tolist())) == 30
+    assert set(picked[:5].tolist()) <= set(bank.indices(1).tolist())
+    assert set(picked[5:].tolist()) <= set(bank.indices(2).tolist())
+
+
+def test_choice_is_seeded(toy_dataset: ImageDataset, bank: SyntheticBank) -> None:
+    a = MixedDataset(toy_dataset, bank, {2: 10}, seed=1).synthetic_indices
+    b = MixedDataset(toy_dataset, bank, {2: 10}, seed=1).synthetic_indices
+    c = MixedDataset(toy_dataset, bank, {2: 10}, seed=2).synthetic_indices
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_whole_bank_and_no_bank(toy_dataset: ImageDataset, bank: SyntheticBank) -> None:
+    assert MixedDataset(toy_dataset, bank).counts() == [40, 30, 36]
+    assert MixedDataset(toy_dataset, bank, {1: 0}).counts() == [40, 20, 6]
+    plain = MixedDataset(toy_dataset)
+    assert plain.counts() == [40, 20, 6] and not plain.is_synthetic.any()
+    assert torch.equal(plain[3][0], toy_dataset[3][0])
+
+
+def test_return_source_tags_each_sample(toy_dataset: ImageDataset, bank: SyntheticBank) -> None:
+    mixed = MixedDataset(toy_dataset, bank, {2: 4}, return_source=True)
+    items = [mixed[i] for i in range(len(mixed))]
+    assert all(len(item) == 3 for item in items)
+    tags = [item[2] for item in items]
+    assert tags == mixed.is_synthetic.tolist()
+    # synthetic samples carry the bank's tag pixel, real ones do not
+    assert all(int(item[0][0, 0, 1]) == 1 for item in items if item[2])
+    assert torch.equal(items[-1][0], torch.from_numpy(np.array(bank.images[mixed.synthetic_indices[-1]])))
+    assert mixed[-1][2] is True and mixed[0][2] is False
+    with pytest.raises(IndexError):
+        mixed[len(mixed)]
+
+
+def test_same_transform_on_both_kinds(toy_dataset: ImageDataset, bank: SyntheticBank) -> None:
+    mark = Mark()
+    mixed = MixedDataset(toy_dataset, bank, {1: 3, 2: 3}, transform=mark, return_source=True)
+    items = [mixed[i] for i in range(len(mixed))]
+    assert mark.calls == len(mixed)
+    assert all(int(image[0, 7, 7]) == 255 for image, _, _ in items)
+    assert {tag for _, _, tag in items} == {True, False}
+
+
+def test_albumentations_transform_on_both_kinds(toy_dataset: ImageDataset, bank: SyntheticBank) -> None:
+    os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+    import albumentations as A
+
+    mixed = MixedDataset(toy_dataset, bank, {2: 3}, transform=A.HorizontalFlip(p=1.0))
+    real, synth = mixed[0][0], mixed[len(mixed) - 1][0]
+    assert torch.equal(real, torch.flip(toy_dataset[0][0], dims=[2]))
+    assert int(synth[0, 0, 6]) == 1 and synth.dtype == torch.uint8  # the tag pixel, mirrored
+
+
+def test_pil_real_gives_pil_synthetic(toy_dataset: ImageDataset, bank: SyntheticBank) -> None:
+    real = PilDataset(toy_dataset)
+    mixed = MixedDataset(real, bank, {2: 5}, return_source=True)
+    assert real.reads <= 1  # labels came from .targets, one read tells the image type
+    image, label, synthetic = mixed[len(mixed) - 1]
+    assert synthetic and label == 2
+    assert isinstance(image, Image.Image) and image.mode == "L" and image.size == (8, 8)
+    np.testing.assert_array_equal(np.asarray(image), bank.images[mixed.synthetic_indices[-1], 0])
+    assert isinstance(mixed[0][0], Image.Image)
+    mark = Mark()
+    marked = MixedDataset(real, bank, {2: 5}, transform=mark)
+    assert all(int(marked[i][0][0, 7, 7]) == 255 for i in range(len(marked)))
+    to_tensor = MixedDataset(real, bank, {2: 5}, transform=v2.PILToTensor())
+    expected = torch.from_numpy(np.array(bank.images[mixed.synthetic_indices[-1]]))
+    assert torch.equal(to_tensor[len(to_tensor) - 1][0], expected)
+
+
+def test_labels_through_subset_and_by_iteration(toy_dataset: ImageDataset, bank: SyntheticBank) -> None:
+    subset = Subset(toy_dataset, list(range(30, 66)))
+    assert MixedDataset(subset, bank, {2: 2}).counts() == [10, 20, 8]
+    assert MixedDataset(Unlabelled(toy_dataset), bank, {1: 1}).counts() == [40, 21, 6]
+
+
+def test_torchvision_mnist(tmp_path: Path, mnist_dir: Path) -> None:
+    from torchvision.datasets import MNIST
+
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        with gzip.open(mnist_dir / f"{name}.gz") as src, open(raw / name, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):  # MNIST checks they exist; train=False
+        (raw / name).touch()  # never reads them
+    mnist = Subset(MNIST(str(tmp_path), train=False, download=False), range(50))
+    names = [str(i) for i in range(10)]
+    images = np.full((20, 1, 28, 28), 9, np.uint8)
+    bank = SyntheticBank.from_arrays(images, np.repeat(np.arange(10), 2), names, tmp_path / "bank")
+    mixed = MixedDataset(mnist, bank, {3: 2}, transform=v2.Compose([v2.PILToTensor()]))
+    assert len(mixed) == 52
+    assert mixed.labels[:50].tolist() == [mnist[i][1] for i in range(50)]
+    image, label = mixed[51]
+    assert label == 3 and image.shape == (1, 28, 28) and int(image.max()) == 9
+
+
+@pytest.mark.parametrize(
+    ("counts", "match"),
+    [
+        ({2: 31}, r"asks for 31 samples of class 2 \('class2'\) but the bank at .* holds 30"),
+        ({1: -1}, r"synthetic_counts\[1\]=-1: a count must be 0 or more"),
+        ({5: 1}, r"class 5 is outside the bank's classes 0..2"),
+    ],
+)
+def test_bad_counts(toy_dataset: ImageDataset, bank: SyntheticBank, counts: dict, match: str) -> None:
+    with pytest.raises(GanaugError, match=match):
+        MixedDataset(toy_dataset, bank, counts)
+
+
+def test_counts_without_bank(toy_dataset: ImageDataset) -> None:
+    with pytest.raises(GanaugError, match="no bank was given; pass bank="):
+        MixedDataset(toy_dataset, None, {1: 3})
+
+
+def test_mismatched_bank(tmp_path: Path, toy_dataset: ImageDataset) -> None:
+    other_names = SyntheticBank.from_arrays(
+        np.zeros((2, 1, 8, 8), np.uint8), np.array([0, 1]), ["a", "b", "c"], tmp_path / "names"
+    )
+    with pytest.raises(GanaugError, match=r"the bank's classes \['a', 'b', 'c'\] differ from the dataset's"):
+        MixedDataset(toy_dataset, other_names)
+    with pytest.raises(GanaugError, match=r"the bank's classes \['a', 'b', 'c'\] differ"):
+        MixedDataset(Subset(toy_dataset, [0, 1]), other_names)
+    rgb = tagged_bank(tmp_path / "rgb", [1, 1, 1], shape=(3, 8, 8))
+    with pytest.raises(GanaugError, match=r"real images are \(1, 8, 8\) \(C,H,W\) but the bank's are \(3, 8, 8\)"):
+        MixedDataset(toy_dataset, rgb)
+    two = tagged_bank(tmp_path / "two", [1, 1])
+    with pytest.raises(GanaugError, match="the real dataset has label 2 but the bank names only 2 classes"):
+        MixedDataset(Unlabelled(toy_dataset), two)
+
+
+def test_dataset_with_other_class_count(toy_dataset: ImageDataset, bank: SyntheticBank) -> None:
+    real = PilDataset(toy_dataset)
+    real.classes = ["a", "b"]
+    with pytest.raises(GanaugError, match="the bank has 3 classes but the dataset has 2"):
+        MixedDataset(real, bank)
+
+
+def test_real_dataset_must_yield_raw_images(toy_dataset: ImageDataset, bank: SyntheticBank) -> None:
+    class ToTensorLike(Unlabelled):
+        def __getitem__(self, index: int):
+            image, label = self.real[index]
+            return image.float() / 255, label
+
+    floats = ToTensorLike(toy_dataset)
+    with pytest.raises(GanaugError, match="real samples are torch.float32 tensor, but mixing needs raw images"):
+        MixedDataset(floats, bank, {1: 1})
+
+
+def test_toy_images_of_other_shape(tmp_path: Path, bank: SyntheticBank) -> None:
+    big = make_toy_dataset([3, 3, 3], shape=(1, 16, 16))
+    with pytest.raises(GanaugError, match=r"real images are \(1, 16, 16\)"):
+        MixedDataset(big, bank, {2: 1})
