@@ -1,0 +1,128 @@
+"""The reference classifier: a small CNN and the LightningModule that trains it on uint8 images."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganaug.classify.metrics import BalancedAccuracy
+from ganaug.errors import GanaugError
+
+
+def _block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class SmallCNN(nn.Module):
+    """Three conv-BN-ReLU blocks (2x downsampling after the first two), global average pooling, a linear head.
+
+    Small enough to train in seconds on 8x8 to 32x32 images, the same network for every strategy.
+    """
+
+    def __init__(self, in_channels: int, num_classes: int, width: int = 32) -> None:
+        super().__init__()
+        if in_channels < 1 or num_classes < 2 or width < 1:
+            raise GanaugError(
+                f"SmallCNN needs in_channels >= 1, num_classes >= 2 and width >= 1, "
+                f"got {in_channels}, {num_classes}, {width}"
+            )
+        self.features = nn.Sequential(
+            _block(in_channels, width),
+            nn.MaxPool2d(2),
+            _block(width, 2 * width),
+            nn.MaxPool2d(2),
+            _block(2 * width, 4 * width),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
+        self.head = nn.Linear(4 * width, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Float images (N, C, H, W), H and W at least 4 -> logits (N, num_classes)."""
+        return self.head(self.features(x))
+
+
+class ImageClassifier(pl.LightningModule):
+    """SmallCNN trained with (optionally class-weighted) cross-entropy, AdamW and a per-step one-cycle LR.
+
+    Batches are `(images, labels)` or `(images, labels, is_synthetic)`; uint8 images are normalised
+    inside (so datasets stay uint8), float images are taken as already normalised. Synthetic samples
+    count `synthetic_weight` times a real one in the loss. Validation logs `val_loss` (unweighted, so
+    comparable across strategies) and `val_balanced_accuracy`.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        num_classes: int,
+        width: int = 32,
+        lr: float = 3e-3,
+        weight_decay: float = 5e-4,
+        class_weights: list[float] | None = None,
+        synthetic_weight: float = 1.0,
+    ) -> None:
+        super().__init__()
+        if class_weights is not None and len(class_weights) != num_classes:
+            raise GanaugError(
+                f"class_weights has {len(class_weights)} entries but there are {num_classes} classes; "
+                "pass one weight per class id"
+            )
+        if synthetic_weight < 0:
+            raise GanaugError(f"synthetic_weight must be >= 0, got {synthetic_weight}")
+        self.save_hyperparameters()
+        self.net = SmallCNN(in_channels, num_classes, width)
+        weights = None if class_weights is None else torch.tensor(class_weights, dtype=torch.float32)
+        self.register_buffer("class_weights", weights)
+        self.val_balanced_accuracy = BalancedAccuracy(num_classes)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Images (uint8 [0, 255] or normalised float) -> logits."""
+        if images.dtype == torch.uint8:
+            images = (images.float() / 255.0 - 0.5) / 0.5
+        return self.net(images)
+
+    def loss(
+        self, logits: torch.Tensor, labels: torch.Tensor, is_synthetic: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Cross-entropy weighted per sample by class weight x (synthetic_weight for synthetic samples).
+
+        Normalised by the sum of those weights (as torch's weighted cross-entropy is), so a weight of 0
+        removes a sample exactly as if it were not in the batch.
+        """
+        weights = torch.ones_like(labels, dtype=logits.dtype)
+        if self.class_weights is not None:
+            weights = self.class_weights.to(logits.dtype)[labels]
+        if is_synthetic is not None:
+            scale = torch.where(is_synthetic.to(torch.bool), self.hparams.synthetic_weight, 1.0)
+            weights = weights * scale.to(logits.dtype)
+        per_sample = F.cross_entropy(logits, labels, reduction="none")
+        return (weights * per_sample).sum() / weights.sum().clamp_min(1e-12)
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        images, labels = batch[0], batch[1]
+        is_synthetic = batch[2] if len(batch) > 2 else None
+        loss = self.loss(self(images), labels, is_synthetic)
+        self.log("train_loss", loss, prog_bar=True, batch_size=len(labels))
+        return loss
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        images, labels = batch[0], batch[1]
+        logits = self(images)
+        self.val_balanced_accuracy.update(logits, labels)
+        self.log("val_loss", F.cross_entropy(logits, labels), prog_bar=True, batch_size=len(labels))
+        self.log("val_balanced_accuracy", self.val_balanced_accuracy, prog_bar=True, batch_size=len(labels))
+
+    def predict_step(self, batch, batch_idx: int) -> torch.Tensor:
+        images = batch[0] if isinstance(batch, list | tuple) else batch
+        return self(images)
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer,
+            max_lr=self.hparams.lr,
+            total_steps=max(int(self.trainer.estimated_stepping_batches), 1),
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
