@@ -1,0 +1,54 @@
+"""Training callbacks for the GAN: sample grids written while it learns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.loggers import TensorBoardLogger
+from torchvision.utils import make_grid, save_image
+
+from ganaug.errors import GanaugError
+from ganaug.fileio import atomic_path
+
+
+class SampleGridCallback(pl.Callback):
+    """Write a PNG grid of generated samples (one row per trained class, fixed noise) as the GAN trains.
+
+    Files are `directory/step_{generator_step:06d}.png` every `every_n_steps` generator updates and
+    `directory/final.png` at the end of training; the grid also goes to a TensorBoard logger if present.
+    """
+
+    def __init__(self, directory: Path, every_n_steps: int = 500, per_class: int = 8) -> None:
+        super().__init__()
+        if every_n_steps < 1 or per_class < 1:
+            raise GanaugError(f"every_n_steps and per_class must be at least 1, got {every_n_steps} and {per_class}")
+        self.directory = Path(directory)
+        self.every_n_steps = every_n_steps
+        self.per_class = per_class
+        self._last_written = -1
+
+    def _write(self, trainer: pl.Trainer, pl_module: pl.LightningModule, name: str, step: int) -> None:
+        if not trainer.is_global_zero:
+            return
+        labels = torch.tensor(pl_module.trained_classes).repeat_interleave(self.per_class)
+        images = pl_module.sample(labels, generator=torch.Generator().manual_seed(0))
+        grid = make_grid(images.float() / 255.0, nrow=self.per_class)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with atomic_path(self.directory / name) as tmp:
+            save_image(grid, tmp, format="png")
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_image("gan/samples", grid, global_step=step)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
+        """Write a grid when the generator step count reaches a multiple of every_n_steps."""
+        step = pl_module.generator_steps
+        if step > 0 and step % self.every_n_steps == 0 and step != self._last_written:
+            self._last_written = step
+            self._write(trainer, pl_module, f"step_{step:06d}.png", step)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Write the final grid."""
+        self._write(trainer, pl_module, "final.png", pl_module.generator_steps)

@@ -1,0 +1,119 @@
+"""Choosing what the GAN learns from, and training it with a real Lightning Trainer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, RandomSampler, Sampler, WeightedRandomSampler
+
+from ganaug.data.dataset import ImageDataset
+from ganaug.errors import GanaugError
+from ganaug.gan.callbacks import SampleGridCallback
+from ganaug.gan.module import ConditionalGAN
+
+CONDITION_ON = ("minority", "all")
+CLASS_BALANCE = ("sqrt", "none")
+_TRAINER_DEFAULTS = {"logger": False, "enable_checkpointing": False, "enable_model_summary": False}
+
+
+def gan_training_set(
+    train: ImageDataset, minority: list[int], condition_on: str = "minority"
+) -> tuple[ImageDataset, list[int]]:
+    """The images the GAN learns from and the class ids it is conditioned on.
+
+    "minority": only the minority classes' images; "all": every class with images (more data for
+    the shared layers; later only the minority classes are sampled).
+    """
+    if condition_on not in CONDITION_ON:
+        raise GanaugError(f"unknown gan condition_on '{condition_on}'; choose one of {', '.join(CONDITION_ON)}")
+    counts = train.counts()
+    minority = sorted({int(c) for c in minority})
+    if not minority:
+        raise GanaugError("no minority classes to train the GAN on; list them with imbalance.classes=[...]")
+    for c in minority:
+        if not 0 <= c < train.num_classes:
+            raise GanaugError(f"minority class id {c} is out of range 0..{train.num_classes - 1}")
+        if counts[c] == 0:
+            raise GanaugError(
+                f"class '{train.class_names[c]}' has no training images; the GAN cannot learn it, "
+                "drop it from the minority classes"
+            )
+    if condition_on == "all":
+        return train, [c for c, n in enumerate(counts) if n > 0]
+    keep = torch.nonzero(torch.isin(train.labels, torch.tensor(minority))).flatten()
+    return train.subset(keep), minority
+
+
+def _sampler(dataset: ImageDataset, class_balance: str, seed: int) -> Sampler:
+    gen = torch.Generator().manual_seed(seed)
+    if class_balance == "none":
+        return RandomSampler(dataset, generator=gen)
+    counts = torch.tensor(dataset.counts(), dtype=torch.float64)
+    weights = counts[dataset.labels].rsqrt()
+    return WeightedRandomSampler(weights, num_samples=len(dataset), replacement=True, generator=gen)
+
+
+def train_gan(
+    dataset: ImageDataset,
+    trained_classes: list[int],
+    *,
+    steps: int,
+    batch_size: int = 64,
+    seed: int = 0,
+    class_balance: str = "sqrt",
+    module_kwargs: dict | None = None,
+    trainer_kwargs: dict | None = None,
+    sample_dir: Path | None = None,
+    sample_every_n_steps: int = 500,
+) -> ConditionalGAN:
+    """Train a ConditionalGAN on `dataset` for exactly `steps` generator updates and return it.
+
+    Each batch makes d_steps discriminator and one generator update, and Lightning's global_step
+    counts every optimiser step, so the Trainer runs with max_steps = steps * (d_steps + 1).
+    "sqrt" class balance samples each image with weight 1/sqrt(its class count), so rare classes are
+    seen more often without being repeated as hard as full balancing would. Seeded: on the CPU the
+    same seed gives the same generator weights. `trainer_kwargs` go to pl.Trainer (accelerator,
+    devices, precision, logger, ...); the run length is set by `steps` only.
+    """
+    if steps < 1 or batch_size < 1:
+        raise GanaugError(f"steps and batch_size must be at least 1, got steps={steps}, batch_size={batch_size}")
+    if class_balance not in CLASS_BALANCE:
+        raise GanaugError(f"unknown gan class_balance '{class_balance}'; choose one of {', '.join(CLASS_BALANCE)}")
+    if len(dataset) == 0:
+        raise GanaugError("the GAN training set is empty; check the minority classes have training images")
+    stray = sorted(set(dataset.labels.unique().tolist()) - {int(c) for c in trained_classes})
+    if stray:
+        raise GanaugError(
+            f"the GAN training set holds classes {stray} not in trained_classes {sorted(trained_classes)}; "
+            "build both with gan_training_set"
+        )
+    trainer_kwargs = {**_TRAINER_DEFAULTS, **(trainer_kwargs or {})}
+    fixed = sorted({"max_steps", "max_epochs", "min_steps", "min_epochs"} & trainer_kwargs.keys())
+    if fixed:
+        raise GanaugError(f"trainer options {fixed} are set by ganaug for the GAN; set its length with gan.steps=N")
+
+    pl.seed_everything(seed, verbose=False)
+    gan = ConditionalGAN(
+        image_shape=dataset.image_shape,
+        num_classes=dataset.num_classes,
+        trained_classes=list(trained_classes),
+        **dict(module_kwargs or {}),
+    )
+    batch = min(batch_size, len(dataset))
+    loader = DataLoader(
+        dataset,
+        batch_size=batch,
+        sampler=_sampler(dataset, class_balance, seed),
+        drop_last=True,
+        num_workers=0,
+    )
+    callbacks = list(trainer_kwargs.pop("callbacks", None) or [])
+    if sample_dir is not None:
+        callbacks.append(SampleGridCallback(Path(sample_dir), every_n_steps=sample_every_n_steps))
+    trainer = pl.Trainer(
+        max_steps=steps * (gan.hparams.d_steps + 1), max_epochs=-1, callbacks=callbacks, **trainer_kwargs
+    )
+    trainer.fit(gan, train_dataloaders=loader)
+    return gan
