@@ -1,1 +1,32 @@
-"""ganaug: a conditional GAN that learns an imbalanced dataset's rare classes, served as extra training data."""
+"""ganaug: a conditional GAN that learns an imbalanced dataset's rare classes, served as extra training data.
+
+The names below are the stable Python API; everything else is private to its module.
+"""
+
+from ganaug.classify.model import ImageClassifier
+from ganaug.data.dataset import DatasetSplits, ImageDataset
+from ganaug.errors import GanaugError
+from ganaug.gan.export import GeneratorArtifact, export_generator
+from ganaug.gan.module import ConditionalGAN
+from ganaug.gan.training import train_gan
+from ganaug.synth.bank import SyntheticBank
+from ganaug.synth.datamodule import GANAugDataModule
+from ganaug.synth.mixing import MixedDataset
+from ganaug.synth.transforms import SyntheticReplace
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConditionalGAN",
+    "DatasetSplits",
+    "GANAugDataModule",
+    "GanaugError",
+    "GeneratorArtifact",
+    "ImageClassifier",
+    "ImageDataset",
+    "MixedDataset",
+    "SyntheticBank",
+    "SyntheticReplace",
+    "export_generator",
+    "train_gan",
+]

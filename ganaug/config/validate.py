@@ -7,12 +7,9 @@ from collections.abc import Iterable
 from omegaconf import DictConfig
 
 from ganaug.classify.strategies import STRATEGIES
+from ganaug.data.imbalance import PROFILES, TARGET_MODES
 from ganaug.errors import GanaugError
-
-PROFILES = ("exponential", "step", "none")
-TARGET_MODES = ("fill", "ratio", "counts")
-CONDITION_ON = ("minority", "all")
-CLASS_BALANCE = ("sqrt", "none")
+from ganaug.gan.training import CLASS_BALANCE, CONDITION_ON
 
 
 def _one_of(key: str, value: object, allowed: Iterable[str]) -> None:
@@ -41,7 +38,7 @@ def validate(cfg: DictConfig) -> None:
         if key in cfg.data:
             _fraction(f"data.{key}", cfg.data[key])
     imb = cfg.imbalance
-    _one_of("imbalance.profile", imb.profile, PROFILES)
+    _one_of("imbalance.profile", imb.profile, (*PROFILES, "none"))
     if imb.ratio < 1:
         raise GanaugError(f"imbalance.ratio={imb.ratio} must be at least 1 (largest class / smallest class)")
     _fraction("imbalance.step_fraction", imb.step_fraction)

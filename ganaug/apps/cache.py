@@ -1,0 +1,38 @@
+"""Stage outputs on disk, keyed by the configuration that produced them, so sweeps reuse them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ganaug.fileio import write_json
+
+log = logging.getLogger("ganaug")
+
+CACHE_FORMAT = 1
+
+
+def cache_key(payload: Any) -> str:
+    """A short stable hash of a JSON-able payload (the config sections a stage depends on)."""
+    text = json.dumps({"format": CACHE_FORMAT, "payload": payload}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def cached_stage(root: str | Path, stage: str, payload: Any, build: Callable[[Path], None]) -> Path:
+    """Return `root/<stage>-<key>`, calling `build(path)` first when it does not exist yet.
+
+    `build` must write the folder atomically (ganaug.fileio.atomic_path), so an existing folder is
+    always complete; its payload is kept beside it in `<folder>.json` for people reading the cache.
+    """
+    path = Path(root) / f"{stage}-{cache_key(payload)}"
+    if path.is_dir():
+        log.info("%s: reusing %s", stage, path)
+        return path
+    log.info("%s: building %s", stage, path)
+    build(path)
+    write_json(path.with_suffix(".json"), payload)
+    return path

@@ -1,0 +1,38 @@
+"""`python -m ganaug`: the whole flow, from a dataset to metrics.json and a comparison table."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from ganaug.apps.pipeline import run_flow
+from ganaug.apps.runner import CONFIG_PATH, VERSION_BASE, run_task
+from ganaug.apps.table import metrics_table
+from ganaug.fileio import write_json
+
+log = logging.getLogger("ganaug")
+
+
+def flow(cfg: DictConfig, run_dir: Path) -> float:
+    """Run every stage, write `metrics.json` in the run folder, print the table.
+
+    Returns the last strategy's balanced accuracy, so a Hydra sweeper can optimise it.
+    """
+    rows = run_flow(cfg)
+    write_json(run_dir / "metrics.json", rows)
+    print(metrics_table(rows))
+    log.info("metrics written to %s", run_dir / "metrics.json")
+    return float(rows[-1]["balanced_accuracy"])
+
+
+@hydra.main(version_base=VERSION_BASE, config_path=CONFIG_PATH, config_name="config")
+def main(cfg: DictConfig) -> float:
+    """Hydra entry point of the whole flow."""
+    return run_task(cfg, flow)
+
+
+if __name__ == "__main__":
+    main()
