@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn, TypeVar
@@ -26,6 +27,7 @@ T = TypeVar("T")
 
 def run_task(cfg: DictConfig, task: Callable[[DictConfig, Path], T]) -> T:
     """Validate `cfg`, run `task(cfg, run_folder)`, and turn bad input into one line and exit code 2."""
+    _quiet_lightning()
     try:
         validate(cfg)
         return task(cfg, Path(HydraConfig.get().runtime.output_dir))
@@ -39,6 +41,12 @@ def run_task(cfg: DictConfig, task: Callable[[DictConfig, Path], T]) -> T:
         _fail(str(exc.__cause__))
     except OmegaConfBaseException as exc:
         _fail(f"config error at {getattr(exc, 'full_key', '?')}: {str(exc).splitlines()[0]}")
+
+def _quiet_lightning() -> None:
+    """Keep Lightning's per-Trainer banners and tips out of the run's output; warnings still show."""
+    logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*treespec, LeafSpec.*")
+
 
 def _fail(message: str) -> NoReturn:
     print(f"ganaug: error: {' '.join(message.split())}", file=sys.stderr)

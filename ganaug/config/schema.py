@@ -121,7 +121,7 @@ class GANConfig:
     """Training the conditional GAN and sampling its bank."""
 
     condition_on: str = "all"
-    steps: int = 2000
+    steps: int = 1200
     batch_size: int = 64
     seed: int = 0
     class_balance: str = "sqrt"
