@@ -29,6 +29,15 @@ def make_toy_dataset(
     return ImageDataset(torch.cat(images), torch.cat(labels), [f"class{i}" for i in range(len(counts))])
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny networks train fastest on one thread; more only contend for the 2 shared cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def toy_dataset() -> ImageDataset:
     """Three classes of 8x8 gray images, imbalanced 40/20/6."""

@@ -65,13 +65,14 @@ class MixedDataset(Dataset):
         return len(self.labels)
 
     def __getitem__(self, index: int) -> tuple[Any, int] | tuple[Any, int, bool]:
+        """`(image, label)` (or with the synthetic tag); labels are ints whatever type the real set gives."""
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} out of range for a MixedDataset of {len(self)} samples")
         if index < self._n_real:
             image, label = self.real[index]
-            synthetic = False
+            label, synthetic = int(label), False
         else:
             assert self.bank is not None
             j = int(self.synthetic_indices[index - self._n_real])

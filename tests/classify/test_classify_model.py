@@ -13,15 +13,6 @@ from ganaug.classify.model import ImageClassifier, SmallCNN
 from ganaug.errors import GanaugError
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny networks train fastest on one thread; more only contend for the shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("shape", [(1, 8, 8), (3, 8, 8), (1, 28, 28), (3, 28, 28)])
 def test_small_cnn_output_shape(shape):
     net = SmallCNN(shape[0], 5, width=4)

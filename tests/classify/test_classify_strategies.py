@@ -25,15 +25,6 @@ RESULT_KEYS = {
 FAST = {"accelerator": "cpu", "enable_progress_bar": False, "num_sanity_val_steps": 0}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny networks train fastest on one thread; more only contend for the shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture
 def bank(tmp_path):
     fake = make_toy_dataset([0, 10, 30], seed=5)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -25,13 +24,9 @@ QUIET = {"enable_progress_bar": False}
 
 
 @pytest.fixture(autouse=True)
-def _quiet_single_thread() -> Iterator[None]:
-    """Tiny nets train faster on one thread, and the CPU is shared with other test runs."""
+def _quiet() -> None:
+    """Keep Lightning's banners out of the test output."""
     logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _train(dataset: ImageDataset, steps: int, **kwargs) -> ConditionalGAN:

@@ -158,6 +158,13 @@ def test_labels_through_subset_and_by_iteration(toy_dataset: ImageDataset, bank:
     assert MixedDataset(Unlabelled(toy_dataset), bank, {1: 1}).counts() == [40, 21, 6]
 
 
+def test_tensor_labels_collate_with_synthetic_ones(toy_dataset: ImageDataset, bank: SyntheticBank) -> None:
+    real = torch.utils.data.TensorDataset(toy_dataset.images, toy_dataset.labels)  # labels come as 0-d tensors
+    mixed = MixedDataset(real, bank, {2: 4})
+    images, labels = next(iter(torch.utils.data.DataLoader(mixed, batch_size=len(mixed))))
+    assert labels.dtype == torch.int64 and labels.tolist() == mixed.labels.tolist()
+
+
 def test_torchvision_mnist(tmp_path: Path, mnist_dir: Path) -> None:
     from torchvision.datasets import MNIST
 
