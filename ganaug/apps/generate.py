@@ -14,7 +14,7 @@ from ganaug.fileio import write_json
 
 def generate_stage(cfg: DictConfig, run_dir: Path) -> None:
     """Build (or reuse) the bank this config describes and record where it is."""
-    bank = synthetic_bank(cfg, prepare(cfg))
+    bank, _ = synthetic_bank(cfg, prepare(cfg))
     write_json(run_dir / "generate.json", {"bank_dir": str(bank.directory), "counts": bank.counts()})
 
 

@@ -120,11 +120,11 @@ def gan_dir(cfg: DictConfig, prepared: Prepared) -> Path:
     return cached_stage(cfg.cache_dir, "gan", payload, build)
 
 
-def train_generator(cfg: DictConfig, prepared: Prepared) -> GeneratorArtifact:
-    """The conditional GAN's generator for this config, trained on the training split or reused."""
+def load_generator(directory: Path, prepared: Prepared) -> GeneratorArtifact:
+    """The generator exported in a GAN folder, checked against the prepared data's shape and classes."""
     train = prepared.splits.train
     return GeneratorArtifact.load(
-        gan_dir(cfg, prepared) / "generator", expect_image_shape=train.image_shape, expect_class_names=train.class_names
+        directory / "generator", expect_image_shape=train.image_shape, expect_class_names=train.class_names
     )
 
 
@@ -186,13 +186,21 @@ def needs_gan(cfg: DictConfig) -> bool:
     return any(s in GAN_STRATEGIES for s in cfg.augment.strategies)
 
 
-def synthetic_bank(cfg: DictConfig, prepared: Prepared) -> SyntheticBank:
-    """The bank for this config: trains the GAN and samples it when they are not cached yet."""
-    return generate(cfg, prepared, train_generator(cfg, prepared))
+def synthetic_bank(cfg: DictConfig, prepared: Prepared) -> tuple[SyntheticBank, Path]:
+    """The bank for this config and its GAN's folder, training and sampling what is not cached yet."""
+    directory = gan_dir(cfg, prepared)
+    return generate(cfg, prepared, load_generator(directory, prepared)), directory
 
 
-def run_flow(cfg: DictConfig) -> list[dict]:
-    """The whole flow: prepare, train the GAN and sample it when a strategy needs it, evaluate."""
+def run_flow(cfg: DictConfig) -> tuple[list[dict], dict]:
+    """The whole flow: prepare, train the GAN and sample it when a strategy needs it, evaluate.
+
+    Returns the metrics rows and where the stages' outputs are (data_dir, gan_dir, bank_dir).
+    """
     prepared = prepare(cfg)
-    bank = synthetic_bank(cfg, prepared) if needs_gan(cfg) else None
-    return evaluate(cfg, prepared, bank)
+    artifacts = {"data_dir": str(prepared.directory)}
+    bank = None
+    if needs_gan(cfg):
+        bank, directory = synthetic_bank(cfg, prepared)
+        artifacts.update(gan_dir=str(directory), bank_dir=str(bank.directory))
+    return evaluate(cfg, prepared, bank), artifacts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,9 @@ def test_main_job_runs_every_strategy_and_writes_metrics(tmp_path: Path) -> None
     cache = tmp_path / "cache"
     gan_dirs = [p for p in cache.glob("gan-*") if p.is_dir()]
     assert len(gan_dirs) == 1
+    artifacts = json.loads((tmp_path / "run" / "artifacts.json").read_text())
+    assert Path(artifacts["gan_dir"]) == gan_dirs[0]
+    assert (Path(artifacts["bank_dir"]) / "images.npy").is_file() and Path(artifacts["data_dir"]).is_dir()
     assert (gan_dirs[0] / "generator" / "generator.safetensors").is_file()
     assert list((gan_dirs[0] / "samples").glob("*.png"))
     assert not list(cache.glob(".*tmp*")), "no temporary folder may be left behind"
