@@ -1,0 +1,90 @@
+"""Classification Accuracy Score: the reference classifier trained on generated samples only.
+
+Tested on real held-out images of the classes the bank holds (a bank usually holds the minority
+classes only; scoring the others would measure their absence, not the samples' quality). A high score
+means the samples carry what distinguishes their classes; compare it with `real_baseline`, the same
+classifier trained on the real training images of those classes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ganaug.classify.strategies import train_and_evaluate
+from ganaug.data.dataset import DatasetSplits, ImageDataset
+from ganaug.errors import GanaugError
+from ganaug.quality.per_class import bank_classes
+from ganaug.synth.bank import SyntheticBank
+
+
+def bank_dataset(bank: SyntheticBank) -> ImageDataset:
+    """The bank's images and labels as an in-memory ImageDataset."""
+    images = torch.from_numpy(np.array(bank.images, dtype=np.uint8))
+    return ImageDataset(images, torch.from_numpy(np.array(bank.labels, dtype=np.int64)), bank.class_names)
+
+
+def _only(dataset: ImageDataset, classes: list[int]) -> ImageDataset:
+    return dataset.subset(torch.nonzero(torch.isin(dataset.labels, torch.tensor(classes))).flatten())
+
+
+def _score(train: ImageDataset, test: ImageDataset, classes: list[int], **kwargs) -> dict:
+    empty = train.subset([])
+    result = train_and_evaluate(kwargs.pop("strategy"), DatasetSplits(train, empty, test), **kwargs)
+    recall = result["per_class_recall"]
+    return {
+        "accuracy": result["accuracy"],
+        "balanced_accuracy": result["balanced_accuracy"],
+        "per_class_recall": {train.class_names[c]: recall[c] for c in classes},
+        "train_size": len(train),
+        "test_size": len(test),
+    }
+
+
+def classification_accuracy_score(
+    bank: SyntheticBank,
+    heldout: ImageDataset,
+    *,
+    real_train: ImageDataset | None = None,
+    epochs: int = 10,
+    batch_size: int = 128,
+    strategy: str = "oversample",
+    seed: int = 0,
+    model_kwargs: dict | None = None,
+    trainer_kwargs: dict | None = None,
+) -> dict:
+    """Train on `bank` alone (its labels), test on `heldout` images of the bank's classes.
+
+    `strategy` is the classifier's sampling ("oversample": class-balanced, so the bank's per-class
+    amounts do not bias the score). With `real_train`, the same training on its images of those classes
+    is reported as `real_baseline`. Returns {"classes" (ids), "accuracy", "balanced_accuracy",
+    "per_class_recall": {name: recall}, "train_size", "test_size", "epochs", "seed", "reason",
+    "real_baseline": {accuracy, balanced_accuracy, per_class_recall, train_size, test_size} | None};
+    with fewer than 2 classes in the bank the scores are None and `reason` says why.
+    """
+    if bank.class_names != heldout.class_names or bank.image_shape != heldout.image_shape:
+        raise GanaugError(
+            f"the bank has classes {bank.class_names} of {bank.image_shape} images but the held-out split "
+            f"{heldout.class_names} of {heldout.image_shape}; score a bank against its own data"
+        )
+    classes = bank_classes(torch.from_numpy(np.array(bank.labels)), bank.num_classes)
+    out = {"classes": classes, "accuracy": None, "balanced_accuracy": None, "per_class_recall": None}
+    out.update(train_size=len(bank), test_size=None, epochs=epochs, seed=seed, reason=None, real_baseline=None)
+    if len(classes) < 2:
+        out["reason"] = f"the bank holds {len(classes)} class(es); a classifier needs at least 2 to be scored"
+        return out
+    test = _only(heldout, classes)
+    if len(test) == 0:
+        raise GanaugError("the held-out split has no images of the bank's classes; CAS needs real test images")
+    kwargs = {
+        "strategy": strategy,
+        "seed": seed,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "model_kwargs": model_kwargs,
+        "trainer_kwargs": {"enable_progress_bar": False, **(trainer_kwargs or {})},
+    }
+    out.update(_score(bank_dataset(bank), test, classes, **kwargs))
+    if real_train is not None:
+        out["real_baseline"] = _score(_only(real_train, classes), test, classes, **kwargs)
+    return out

@@ -1,0 +1,256 @@
+"""The quality gate applied when building a bank: keep only samples the domain classifier recognises.
+
+A generated sample is dropped when the feature extractor's classifier (trained on the real training
+data) gives its intended class a probability below `min_confidence` ("low_confidence"), or, among the
+rest, when it lies within the near-copy threshold of a training image in pixel space ("near_copy",
+see `memorisation`). `generate_gated` samples in rounds, asking each round for what is still missing
+divided by the class's observed keep rate, until every class reaches its target or `max_rounds`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ganaug.data.dataset import ImageDataset
+from ganaug.errors import GanaugError
+from ganaug.quality.features import FeatureExtractor
+from ganaug.quality.memorisation import near_copy_threshold, pixel_distance_to_train
+from ganaug.synth.bank import Sampler, SyntheticBank
+
+log = logging.getLogger("ganaug")
+
+CHUNK = 4096
+MIN_KEEP_RATE = 0.05  # a round asks for at most 20x what a class still misses
+
+
+def _check_setup(extractor: FeatureExtractor, train: ImageDataset, class_names: list[str], shape: tuple) -> None:
+    if list(extractor.class_names) != list(class_names) or tuple(extractor.image_shape) != tuple(shape):
+        raise GanaugError(
+            f"the feature extractor knows classes {extractor.class_names} of {extractor.image_shape} images but the "
+            f"generated samples have {list(class_names)} of {tuple(shape)}; train the extractor on this data"
+        )
+    if train.class_names != list(class_names) or train.image_shape != tuple(shape):
+        raise GanaugError(
+            f"the training split has classes {train.class_names} of {train.image_shape} images but the generated "
+            f"samples {list(class_names)} of {tuple(shape)}; pass the training split of the data the GAN learnt"
+        )
+
+
+def _resolve_threshold(
+    train: ImageDataset, drop_near_copies: bool, threshold: float | None, heldout: ImageDataset | None, quantile: float
+) -> float | None:
+    if not drop_near_copies:
+        return None
+    if threshold is not None:
+        if threshold < 0:
+            raise GanaugError(f"near_copy_threshold={threshold}: a distance threshold must be >= 0")
+        return float(threshold)
+    return near_copy_threshold(heldout if heldout is not None else train, train, quantile)
+
+
+def gate_samples(
+    images: torch.Tensor | np.ndarray,
+    labels: torch.Tensor | np.ndarray,
+    extractor: FeatureExtractor,
+    train: ImageDataset,
+    *,
+    min_confidence: float,
+    near_copy_threshold: float | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Judge generated samples: (low_confidence bool (N,), near_copy bool (N,)), disjoint; keep = neither.
+
+    `near_copy_threshold` None skips the near-copy check. Works `CHUNK` samples at a time.
+    """
+    if not 0.0 <= min_confidence <= 1.0:
+        raise GanaugError(f"min_confidence={min_confidence}: a probability, must lie in [0, 1]")
+    labels = np.array(labels, dtype=np.int64)
+    low = np.zeros(len(labels), dtype=bool)
+    copy = np.zeros(len(labels), dtype=bool)
+    for start in range(0, len(labels), CHUNK):
+        batch = torch.from_numpy(np.array(images[start : start + CHUNK]))
+        _, probs = extractor.embed(batch)
+        own = probs[torch.arange(len(batch)), torch.from_numpy(labels[start : start + len(batch)])]
+        confident = own.numpy() >= min_confidence
+        low[start : start + len(batch)] = ~confident
+        if near_copy_threshold is not None and confident.any():
+            distances = pixel_distance_to_train(batch[torch.from_numpy(confident)], train).numpy()
+            flags = np.zeros(len(batch), dtype=bool)
+            flags[confident] = distances <= near_copy_threshold
+            copy[start : start + len(batch)] = flags
+    return low, copy
+
+
+def _class_rows(labels: np.ndarray, low: np.ndarray, copy: np.ndarray, names: list[str]) -> dict[str, dict]:
+    rows = {}
+    for c in sorted(set(labels.tolist())):
+        mine = labels == c
+        rows[names[c]] = {
+            "class_id": c,
+            "generated": int(mine.sum()),
+            "dropped_low_confidence": int((low & mine).sum()),
+            "dropped_near_copy": int((copy & mine).sum()),
+            "kept": int((mine & ~low & ~copy).sum()),
+        }
+    return rows
+
+
+def _totals(per_class: dict[str, dict], keys: tuple[str, ...]) -> dict[str, int]:
+    return {k: sum(row[k] for row in per_class.values()) for k in keys}
+
+
+_COUNTS = ("generated", "dropped_low_confidence", "dropped_near_copy", "kept")
+
+
+def gate_bank(
+    bank: SyntheticBank,
+    extractor: FeatureExtractor,
+    train: ImageDataset,
+    *,
+    min_confidence: float,
+    drop_near_copies: bool,
+    directory: str | Path,
+    near_copy_threshold: float | None = None,
+    heldout: ImageDataset | None = None,
+    quantile: float = 0.01,
+) -> tuple[SyntheticBank, dict]:
+    """Write the samples of `bank` that pass the gate as a new bank at `directory` (atomically).
+
+    The near-copy threshold is `near_copy_threshold` when given, else the `quantile` of the held-out
+    images' distances to the training set (`heldout`; without one, of the training images' distances to
+    their nearest *other* training image). Returns (new bank, report) with report = {"min_confidence",
+    "near_copy_threshold", "kept_indices" (positions in `bank`), "totals": {generated,
+    dropped_low_confidence, dropped_near_copy, kept}, "per_class": {name: {class_id, ...same counts}}}.
+    """
+    _check_setup(extractor, train, bank.class_names, bank.image_shape)
+    threshold = _resolve_threshold(train, drop_near_copies, near_copy_threshold, heldout, quantile)
+    labels = np.asarray(bank.labels)
+    low, copy = gate_samples(
+        bank.images, labels, extractor, train, min_confidence=min_confidence, near_copy_threshold=threshold
+    )
+    keep = np.flatnonzero(~low & ~copy)
+    per_class = _class_rows(labels, low, copy, bank.class_names)
+    report = {
+        "min_confidence": min_confidence,
+        "near_copy_threshold": threshold,
+        "kept_indices": keep.tolist(),
+        "totals": _totals(per_class, _COUNTS),
+        "per_class": per_class,
+    }
+    gate = {k: report[k] for k in ("min_confidence", "near_copy_threshold", "totals")}
+    source = {**bank.source, "gate": {**gate, "from": str(bank.directory)}}
+    gated = SyntheticBank.from_arrays(bank.images[keep], labels[keep], bank.class_names, directory, source=source)
+    return gated, report
+
+
+def _keep_rate(row: dict) -> float | None:
+    """Share of a class's generated samples that passed the gate so far (None before any)."""
+    return (row["kept"] + row["surplus"]) / row["generated"] if row["generated"] else None
+
+
+def _sample(sampler: Sampler, labels: np.ndarray, gen: torch.Generator, batch_size: int) -> np.ndarray:
+    parts = [
+        sampler.sample(torch.from_numpy(labels[s : s + batch_size]), generator=gen).cpu().numpy()
+        for s in range(0, len(labels), batch_size)
+    ]
+    return np.concatenate(parts) if parts else np.zeros((0, *sampler.image_shape), dtype=np.uint8)
+
+
+def generate_gated(
+    sampler: Sampler,
+    targets: Mapping[int, int],
+    directory: str | Path,
+    *,
+    extractor: FeatureExtractor,
+    train: ImageDataset,
+    min_confidence: float = 0.5,
+    drop_near_copies: bool = True,
+    near_copy_threshold: float | None = None,
+    heldout: ImageDataset | None = None,
+    quantile: float = 0.01,
+    max_rounds: int = 5,
+    seed: int = 0,
+    batch_size: int = 1024,
+    source: dict | None = None,
+) -> tuple[SyntheticBank, dict]:
+    """Generate `targets[c]` gate-passing samples of each class c into a bank at `directory`.
+
+    Round 1 asks for the targets; each later round asks for what is still missing divided by the
+    class's keep rate so far (at most 1/MIN_KEEP_RATE times it), until every class is full or after
+    `max_rounds` (a class then ends short, logged and reported as `shortfall`). Seeded: one seed, one
+    bank. Samples that pass the gate beyond a class's target are discarded (`surplus`). Returns (bank,
+    report) with report = {"min_confidence", "near_copy_threshold", "rounds", "totals", "per_class":
+    {name: {class_id, target, generated, dropped_low_confidence, dropped_near_copy, surplus, kept,
+    shortfall, keep_rate}}}; kept = the class's count in the bank.
+    """
+    names = [str(n) for n in sampler.class_names]
+    _check_setup(extractor, train, names, sampler.image_shape)
+    if max_rounds < 1 or batch_size < 1:
+        raise GanaugError(f"max_rounds={max_rounds}, batch_size={batch_size}: both must be >= 1")
+    plan = {int(c): int(n) for c, n in sorted(targets.items()) if int(n) > 0}
+    threshold = _resolve_threshold(train, drop_near_copies, near_copy_threshold, heldout, quantile)
+    gen = torch.Generator().manual_seed(int(seed))
+    keys = ("generated", "dropped_low_confidence", "dropped_near_copy", "surplus", "kept")
+    rows = {c: dict.fromkeys(keys, 0) for c in plan}
+    kept: dict[int, list[np.ndarray]] = {c: [] for c in plan}
+    rounds = 0
+    while rounds < max_rounds and any(rows[c]["kept"] < n for c, n in plan.items()):
+        rounds += 1
+        ask = {}
+        for c, n in plan.items():
+            missing, row = n - rows[c]["kept"], rows[c]
+            rate = _keep_rate(row)
+            rate = 1.0 if rate is None else rate
+            ask[c] = math.ceil(missing / max(rate, MIN_KEEP_RATE)) if missing > 0 else 0
+        labels = np.concatenate([np.full(n, c, dtype=np.int64) for c, n in ask.items() if n > 0])
+        images = _sample(sampler, labels, gen, batch_size)
+        low, copy = gate_samples(
+            images, labels, extractor, train, min_confidence=min_confidence, near_copy_threshold=threshold
+        )
+        for c in ask:
+            mine = labels == c
+            passed = images[mine & ~low & ~copy]
+            take = passed[: plan[c] - rows[c]["kept"]]
+            kept[c].append(take)
+            row = rows[c]
+            row["generated"] += int(mine.sum())
+            row["dropped_low_confidence"] += int((low & mine).sum())
+            row["dropped_near_copy"] += int((copy & mine).sum())
+            row["surplus"] += len(passed) - len(take)
+            row["kept"] += len(take)
+    per_class = {}
+    for c, row in rows.items():
+        shortfall = plan[c] - row["kept"]
+        rate = _keep_rate(row)
+        per_class[names[c]] = {"class_id": c, "target": plan[c], **row, "shortfall": shortfall, "keep_rate": rate}
+        if shortfall:
+            log.warning(
+                "quality gate: class %s reached %d of %d samples after %d rounds (keep rate %.3f); "
+                "train the GAN longer or lower min_confidence",
+                names[c],
+                row["kept"],
+                plan[c],
+                rounds,
+                rate or 0.0,
+            )
+    arrays = [a for c in plan for a in kept[c]]
+    images = np.concatenate(arrays) if arrays else np.zeros((0, *sampler.image_shape), dtype=np.uint8)
+    labels = np.concatenate([np.full(rows[c]["kept"], c, dtype=np.int64) for c in plan] or [np.zeros(0, np.int64)])
+    report = {
+        "min_confidence": min_confidence,
+        "near_copy_threshold": threshold,
+        "rounds": rounds,
+        "totals": _totals(per_class, (*keys, "target", "shortfall")),
+        "per_class": per_class,
+    }
+    meta = {
+        **(source or {}),
+        "seed": int(seed),
+        "gate": {k: report[k] for k in ("min_confidence", "near_copy_threshold", "rounds", "totals")},
+    }
+    return SyntheticBank.from_arrays(images, labels, names, directory, source=meta), report
