@@ -37,9 +37,11 @@ def export_generator(
 ) -> Path:
     """Write the generator of `gan` to the folder `directory` (replaced atomically) and return it.
 
-    `generator.safetensors` holds its state dict; `generator.json` what is needed to rebuild and
-    check it: architecture, constructor kwargs, image shape, class names, trained classes, latent
-    size, value range, and the (JSON-serialisable) config that produced it.
+    `generator.safetensors` holds the state dict of the generator that samples: the EMA copy when the
+    GAN keeps one (`"weights": "ema"` with its `"ema_decay"` in the metadata), else the trained
+    generator (`"weights": "live"`). `generator.json` holds what is needed to rebuild and check it:
+    architecture, constructor kwargs, image shape, class names, trained classes, latent size, value
+    range, and the (JSON-serialisable) config that produced it.
     """
     hp = gan.hparams
     if len(class_names) != hp.num_classes:
@@ -55,7 +57,7 @@ def export_generator(
         "kwargs": {
             "image_shape": image_shape,
             "num_classes": int(hp.num_classes),
-            **dict(hp.generator_kwargs or {}),
+            **dict(gan.generator_kwargs),
         },
         "image_shape": image_shape,
         "num_classes": int(hp.num_classes),
@@ -63,6 +65,8 @@ def export_generator(
         "trained_classes": list(gan.trained_classes),
         "latent_dim": int(gan.latent_dim),
         "value_range": [-1, 1],
+        "weights": "ema" if gan.ema is not None else "live",
+        "ema_decay": gan.ema.decay if gan.ema is not None else None,
         "config": dict(config or {}),
     }
     try:
@@ -71,7 +75,7 @@ def export_generator(
         raise GanaugError(
             f"generator config is not JSON-serialisable ({exc}); pass plain dicts, lists and numbers"
         ) from None
-    state = {k: v.detach().cpu().contiguous() for k, v in gan.generator.state_dict().items()}
+    state = {k: v.detach().cpu().contiguous() for k, v in gan.sampling_generator.state_dict().items()}
     directory = Path(directory)
     with atomic_path(directory) as tmp:
         tmp.mkdir(parents=True)

@@ -6,9 +6,11 @@ import math
 from itertools import pairwise
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ganaug.errors import GanaugError
+from ganaug.gan.attention import SelfAttention, middle_level
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
@@ -39,11 +41,30 @@ def check_image_shape(image_shape: tuple[int, int, int], num_classes: int) -> tu
     return tuple(int(s) for s in image_shape)  # type: ignore[return-value]
 
 
+def _plan(
+    image_shape: tuple[int, int, int], num_classes: int, latent_dim: int, base_channels: int
+) -> tuple[tuple[int, int, int], int, tuple[int, int], list[int]]:
+    """Checked shape, number of 2x upsamplings, base map size and channel widths from the base map up."""
+    shape = check_image_shape(image_shape, num_classes)
+    if latent_dim < 1 or base_channels < 1:
+        raise GanaugError(f"latent_dim and base_channels must be positive, got {latent_dim}, {base_channels}")
+    steps = num_resolution_steps(shape[1], shape[2])
+    base_size = (math.ceil(shape[1] / 2**steps), math.ceil(shape[2] / 2**steps))
+    widths = [base_channels * min(2 ** (steps - i), 8) for i in range(steps + 1)]
+    return shape, steps, base_size, widths
+
+
+def _center_crop(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    top, left = (x.shape[2] - height) // 2, (x.shape[3] - width) // 2
+    return x[:, :, top : top + height, left : left + width]
+
+
 class DCGANGenerator(nn.Module):
     """DCGAN generator conditioned on a class: [z, embed(y)] -> linear -> base map -> 2x up-blocks -> tanh.
 
     The number of 2x transposed-convolution blocks is chosen from (H, W) so the base map is about
     4 to 7 pixels; a size that is not base * 2**n is generated slightly larger and centre-cropped.
+    `attention` adds a self-attention block at the middle resolution.
     """
 
     def __init__(
@@ -52,42 +73,116 @@ class DCGANGenerator(nn.Module):
         num_classes: int,
         latent_dim: int = 64,
         base_channels: int = 64,
+        attention: bool = False,
     ) -> None:
         super().__init__()
-        self.image_shape = check_image_shape(image_shape, num_classes)
-        if latent_dim < 1 or base_channels < 1:
-            raise GanaugError(f"latent_dim and base_channels must be positive, got {latent_dim}, {base_channels}")
-        channels, height, width = self.image_shape
+        self.image_shape, steps, self.base_size, widths = _plan(image_shape, num_classes, latent_dim, base_channels)
         self.latent_dim = latent_dim
-        steps = num_resolution_steps(height, width)
-        self.base_size = (math.ceil(height / 2**steps), math.ceil(width / 2**steps))
-        widths = [base_channels * min(2 ** (steps - i), 8) for i in range(steps + 1)]
         self.embed = nn.Embedding(num_classes, latent_dim)
         self.project = nn.Linear(2 * latent_dim, widths[0] * self.base_size[0] * self.base_size[1], bias=False)
         self.base_norm = nn.Sequential(nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True))
-        self.blocks = nn.Sequential(
-            *(
-                nn.Sequential(
-                    nn.ConvTranspose2d(w_in, w_out, kernel_size=4, stride=2, padding=1, bias=False),
-                    nn.BatchNorm2d(w_out),
-                    nn.ReLU(inplace=True),
-                )
-                for w_in, w_out in pairwise(widths)
+        blocks: list[nn.Module] = [
+            nn.Sequential(
+                nn.ConvTranspose2d(w_in, w_out, kernel_size=4, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(w_out),
+                nn.ReLU(inplace=True),
             )
-        )
-        self.to_image = nn.Conv2d(widths[-1], channels, kernel_size=3, padding=1)
+            for w_in, w_out in pairwise(widths)
+        ]
+        if attention:
+            level = middle_level(steps)
+            blocks.insert(level, SelfAttention(widths[level]))
+        self.blocks = nn.Sequential(*blocks)
+        self.to_image = nn.Conv2d(widths[-1], self.image_shape[0], kernel_size=3, padding=1)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] of `image_shape`, one per (noise, label) row."""
         h = self.project(torch.cat([z, self.embed(labels)], dim=1))
         h = self.base_norm(h.view(len(z), -1, *self.base_size))
-        x = torch.tanh(self.to_image(self.blocks(h)))
-        _, height, width = self.image_shape
-        top, left = (x.shape[2] - height) // 2, (x.shape[3] - width) // 2
-        return x[:, :, top : top + height, left : left + width]
+        return _center_crop(torch.tanh(self.to_image(self.blocks(h))), *self.image_shape[1:])
 
 
-GENERATORS: dict[str, type[nn.Module]] = {"dcgan": DCGANGenerator}
+class ConditionalBatchNorm2d(nn.Module):
+    """Batch norm whose gain and bias are looked up per class: bn(x) * (1 + gain[y]) + bias[y].
+
+    Gains and biases start at 0, so it begins as a plain (affine-free) batch norm.
+    """
+
+    def __init__(self, channels: int, num_classes: int) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels, affine=False)
+        self.gain = nn.Embedding(num_classes, channels)
+        self.bias = nn.Embedding(num_classes, channels)
+        nn.init.zeros_(self.gain.weight)
+        nn.init.zeros_(self.bias.weight)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Normalised `x` scaled and shifted by its class's parameters."""
+        gain = 1.0 + self.gain(labels)[:, :, None, None]
+        return self.norm(x) * gain + self.bias(labels)[:, :, None, None]
+
+
+class ResidualUpBlock(nn.Module):
+    """SNGAN/BigGAN generator block: CBN-ReLU-up-conv3-CBN-ReLU-conv3, plus an up-conv1 shortcut."""
+
+    def __init__(self, in_channels: int, out_channels: int, num_classes: int) -> None:
+        super().__init__()
+        self.norm1 = ConditionalBatchNorm2d(in_channels, num_classes)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
+        self.norm2 = ConditionalBatchNorm2d(out_channels, num_classes)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
+        self.shortcut = nn.Conv2d(in_channels, out_channels, 1)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Twice the resolution of `x`, `out_channels` channels."""
+        h = F.interpolate(F.relu(self.norm1(x, labels)), scale_factor=2.0, mode="nearest")
+        h = self.conv2(F.relu(self.norm2(self.conv1(h), labels)))
+        return h + self.shortcut(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+
+
+class ResNetGenerator(nn.Module):
+    """Residual generator with class-conditional batch norm (Miyato & Koyama 2018; Brock et al. 2019).
+
+    z -> linear -> base map (about 4 to 7 pixels) -> residual 2x up-blocks whose batch norms take
+    per-class gains and biases -> BN-ReLU-conv3 -> tanh, centre-cropped to the image size. The class
+    enters only through the conditional batch norms. `attention` adds self-attention at the middle
+    resolution.
+    """
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int],
+        num_classes: int,
+        latent_dim: int = 64,
+        base_channels: int = 64,
+        attention: bool = False,
+    ) -> None:
+        super().__init__()
+        self.image_shape, steps, self.base_size, widths = _plan(image_shape, num_classes, latent_dim, base_channels)
+        self.latent_dim = latent_dim
+        self.project = nn.Linear(latent_dim, widths[0] * self.base_size[0] * self.base_size[1])
+        self.blocks = nn.ModuleList(ResidualUpBlock(a, b, num_classes) for a, b in pairwise(widths))
+        self.attention_level = middle_level(steps) if attention else -1
+        self.attention = SelfAttention(widths[self.attention_level]) if attention else None
+        self.to_image = nn.Sequential(
+            nn.BatchNorm2d(widths[-1]),
+            nn.ReLU(),
+            nn.Conv2d(widths[-1], self.image_shape[0], 3, padding=1),
+            nn.Tanh(),
+        )
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Images in [-1, 1] of `image_shape`, one per (noise, label) row."""
+        h = self.project(z).view(len(z), -1, *self.base_size)
+        for level in range(len(self.blocks) + 1):
+            if level == self.attention_level:
+                h = self.attention(h)
+            if level < len(self.blocks):
+                h = self.blocks[level](h, labels)
+        return _center_crop(self.to_image(h), *self.image_shape[1:])
+
+
+GENERATORS: dict[str, type[nn.Module]] = {"dcgan": DCGANGenerator, "resnet": ResNetGenerator}
 
 
 def build_generator(name: str, **kwargs) -> nn.Module:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import pytorch_lightning as pl
 import torch
+from torch import nn
 
 from ganaug.errors import GanaugError
+from ganaug.gan.diffaugment import DiffAugment
 from ganaug.gan.discriminators import build_discriminator
+from ganaug.gan.ema import EMA
 from ganaug.gan.generators import build_generator, sample_uint8, to_float
-from ganaug.gan.losses import build_loss
+from ganaug.gan.losses import build_loss, feature_matching, gradient_penalty
+from ganaug.gan.monitor import TrainingMonitor
 
 
 class ConditionalGAN(pl.LightningModule):
@@ -18,6 +22,17 @@ class ConditionalGAN(pl.LightningModule):
     each training step makes `d_steps` discriminator updates and then one generator update, so
     `trainer.global_step` (which counts optimiser steps) advances by `d_steps + 1` per batch.
     Labels keep the dataset's class ids; `trained_classes` are the ids the generator may be asked for.
+
+    Data-efficient, stable training:
+    - `diffaugment`: DiffAugment policy ("color,translation,cutout", any subset, "" = off) applied to
+      real and generated images on every discriminator pass, in both updates;
+    - `ema_decay`: exponential moving average of the generator's weights (0 = off), used by `sample`
+      and exported; `ema_warmup` lowers the decay over the first updates;
+    - `loss` hinge / non_saturating / wgan_gp; `gp_weight` the gradient penalty weight (None = the
+      loss's own: 10 for wgan_gp, 0 otherwise); `feature_matching` weight of the generator's
+      feature-matching term (0 = off);
+    - `attention`: a self-attention block at the middle resolution of both networks;
+    - `monitor`: TrainingMonitor settings (divergence, saturation and collapse checks).
     """
 
     def __init__(
@@ -34,6 +49,13 @@ class ConditionalGAN(pl.LightningModule):
         lr_d: float = 2e-4,
         betas: tuple[float, float] = (0.0, 0.99),
         d_steps: int = 1,
+        diffaugment: str = "",
+        ema_decay: float = 0.999,
+        ema_warmup: bool = True,
+        gp_weight: float | None = None,
+        feature_matching: float = 0.0,
+        attention: bool = False,
+        monitor: dict | None = None,
     ) -> None:
         super().__init__()
         trained = sorted({int(c) for c in trained_classes})
@@ -46,22 +68,40 @@ class ConditionalGAN(pl.LightningModule):
             raise GanaugError(f"d_steps must be at least 1, got {d_steps}")
         if lr_g <= 0 or lr_d <= 0:
             raise GanaugError(f"learning rates must be positive, got lr_g={lr_g}, lr_d={lr_d}")
+        if feature_matching < 0:
+            raise GanaugError(f"feature_matching weight must be >= 0, got {feature_matching}")
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.trained_classes = trained
         shape = tuple(int(s) for s in image_shape)
-        self.generator = build_generator(
-            generator, image_shape=shape, num_classes=num_classes, **dict(generator_kwargs or {})
-        )
+        extra = {"attention": True} if attention else {}
+        self.generator_kwargs = {**extra, **dict(generator_kwargs or {})}
+        self.generator = build_generator(generator, image_shape=shape, num_classes=num_classes, **self.generator_kwargs)
         self.discriminator = build_discriminator(
-            discriminator, image_shape=shape, num_classes=num_classes, **dict(discriminator_kwargs or {})
+            discriminator, image_shape=shape, num_classes=num_classes, **{**extra, **dict(discriminator_kwargs or {})}
         )
-        self.loss = build_loss(loss)
+        if feature_matching > 0 and not hasattr(self.discriminator, "features"):
+            raise GanaugError(
+                f"discriminator '{discriminator}' has no features() for feature matching; "
+                "use a ganaug discriminator or feature_matching=0"
+            )
+        self.loss = build_loss(loss, gp_weight)
+        self.augment = DiffAugment(diffaugment)
+        self.ema = EMA(self.generator, ema_decay, ema_warmup) if ema_decay > 0 else None
+        self.monitor_kwargs = dict(monitor or {})
+        self.monitor = TrainingMonitor(**self.monitor_kwargs)
         self.latent_dim: int = self.generator.latent_dim
+        self.step_stats: dict[str, torch.Tensor] = {}
+        self.failure: str | None = None
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Generated float images in [-1, 1] for noise `z` and class `labels`."""
+        """Generated float images in [-1, 1] for noise `z` and class `labels` (the live generator)."""
         return self.generator(z, labels)
+
+    @property
+    def sampling_generator(self) -> nn.Module:
+        """The generator that samples come from and that is exported: the EMA copy when it is kept."""
+        return self.ema.module if self.ema is not None else self.generator
 
     @property
     def generator_steps(self) -> int:
@@ -77,36 +117,72 @@ class ConditionalGAN(pl.LightningModule):
             torch.optim.Adam(self.discriminator.parameters(), lr=self.hparams.lr_d, betas=betas),
         ]
 
+    def configure_callbacks(self) -> list[pl.Callback]:
+        """The divergence / saturation / collapse monitor runs with every fit of this module."""
+        return [self.monitor]
+
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.latent_dim, device=self.device)
+
+    def _discriminator_step(self, real: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        n = len(labels)
+        with torch.no_grad():
+            fake = self.generator(self._noise(n), labels)
+        seen = self.augment(torch.cat([real, fake]))
+        logits = self.discriminator(seen, torch.cat([labels, labels]))
+        real_logits, fake_logits = logits[:n], logits[n:]
+        d_loss = self.loss.d_loss(real_logits, fake_logits)
+        stats = {"d_loss": d_loss, "d_real": real_logits.mean(), "d_fake": fake_logits.mean()}
+        if self.loss.decision_at_zero:
+            stats["d_acc"] = ((real_logits > 0).float().mean() + (fake_logits < 0).float().mean()) / 2
+        total = d_loss
+        if self.loss.gp_weight > 0:
+            stats["gp"] = gradient_penalty(lambda x: self.discriminator(x, labels), seen[:n], seen[n:])
+            total = d_loss + self.loss.gp_weight * stats["gp"]
+        opt_d = self.optimizers()[1]
+        opt_d.zero_grad(set_to_none=True)
+        self.manual_backward(total)
+        opt_d.step()
+        return stats
+
+    def _generator_step(self, real: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        fake = self.augment(self.generator(self._noise(len(labels)), labels))
+        weight = self.hparams.feature_matching
+        if weight > 0:
+            fake_features = self.discriminator.features(fake)
+            g_loss = self.loss.g_loss(self.discriminator.logits(fake_features, labels))
+            with torch.no_grad():
+                real_features = self.discriminator.features(self.augment(real))
+            fm = feature_matching(real_features, fake_features)
+            stats = {"g_loss": g_loss, "g_fm": fm}
+            total = g_loss + weight * fm
+        else:
+            g_loss = self.loss.g_loss(self.discriminator(fake, labels))
+            stats, total = {"g_loss": g_loss}, g_loss
+        opt_g = self.optimizers()[0]
+        opt_g.zero_grad(set_to_none=True)
+        self.manual_backward(total)
+        opt_g.step()
+        if self.ema is not None:
+            self.ema.update(self.generator)
+        return stats
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         """d_steps discriminator updates on this batch (fresh fakes, real and fake in one pass), then one G update."""
         images, labels = batch
         real = to_float(images)
         opt_g, opt_d = self.optimizers()
-
         self.toggle_optimizer(opt_d)
         for _ in range(self.hparams.d_steps):
-            with torch.no_grad():
-                fake = self.generator(self._noise(len(labels)), labels)
-            logits = self.discriminator(torch.cat([real, fake]), torch.cat([labels, labels]))
-            d_loss = self.loss.d_loss(logits[: len(labels)], logits[len(labels) :])
-            opt_d.zero_grad(set_to_none=True)
-            self.manual_backward(d_loss)
-            opt_d.step()
+            stats = self._discriminator_step(real, labels)
         self.untoggle_optimizer(opt_d)
-
         self.toggle_optimizer(opt_g)
-        fake = self.generator(self._noise(len(labels)), labels)
-        g_loss = self.loss.g_loss(self.discriminator(fake, labels))
-        opt_g.zero_grad(set_to_none=True)
-        self.manual_backward(g_loss)
-        opt_g.step()
+        stats.update(self._generator_step(real, labels))
         self.untoggle_optimizer(opt_g)
-
-        self.log_dict({"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}, prog_bar=True)
+        self.step_stats = {k: v.detach() for k, v in stats.items()}
+        self.log_dict({k: self.step_stats[k] for k in ("d_loss", "g_loss")}, prog_bar=True)
+        self.log_dict({k: v for k, v in self.step_stats.items() if k not in ("d_loss", "g_loss")})
 
     def sample(self, labels: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """One uint8 (N, C, H, W) CPU image per label, in eval mode without gradients."""
-        return sample_uint8(self.generator, labels, self.latent_dim, self.trained_classes, generator)
+        """One uint8 (N, C, H, W) CPU image per label from the sampling (EMA) generator, in eval mode."""
+        return sample_uint8(self.sampling_generator, labels, self.latent_dim, self.trained_classes, generator)

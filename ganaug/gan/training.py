@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.loggers import CSVLogger, Logger
 from torch.utils.data import DataLoader, RandomSampler, Sampler, WeightedRandomSampler
 
 from ganaug.data.dataset import ImageDataset
@@ -67,6 +68,7 @@ def train_gan(
     trainer_kwargs: dict | None = None,
     sample_dir: Path | None = None,
     sample_every_n_steps: int = 500,
+    log_dir: Path | None = None,
 ) -> ConditionalGAN:
     """Train a ConditionalGAN on `dataset` for exactly `steps` generator updates and return it.
 
@@ -76,6 +78,12 @@ def train_gan(
     seen more often without being repeated as hard as full balancing would. Seeded: on the CPU the
     same seed gives the same generator weights. `trainer_kwargs` go to pl.Trainer (accelerator,
     devices, precision, logger, ...); the run length is set by `steps` only.
+
+    `log_dir` adds a CSVLogger writing the training curves to `log_dir/metrics.csv` (one row every
+    trainer `log_every_n_steps` generator steps: step, epoch, d_loss, g_loss, d_real, d_fake, and
+    d_acc / gp / g_fm when the loss and settings produce them) besides any logger objects given.
+    A run stopped by the TrainingMonitor (divergence, collapse) raises its one-line GanaugError here,
+    after the Trainer has finished cleanly.
     """
     if steps < 1 or batch_size < 1:
         raise GanaugError(f"steps and batch_size must be at least 1, got steps={steps}, batch_size={batch_size}")
@@ -109,6 +117,8 @@ def train_gan(
         drop_last=True,
         num_workers=0,
     )
+    if log_dir is not None:
+        trainer_kwargs["logger"] = [*_loggers(trainer_kwargs.get("logger")), CSVLogger(log_dir, name="", version="")]
     callbacks = list(trainer_kwargs.pop("callbacks", None) or [])
     if sample_dir is not None:
         callbacks.append(SampleGridCallback(Path(sample_dir), every_n_steps=sample_every_n_steps))
@@ -116,4 +126,15 @@ def train_gan(
         max_steps=steps * (gan.hparams.d_steps + 1), max_epochs=-1, callbacks=callbacks, **trainer_kwargs
     )
     trainer.fit(gan, train_dataloaders=loader)
+    if gan.failure is not None:
+        raise GanaugError(gan.failure)
     return gan
+
+
+def _loggers(given: object) -> list[Logger]:
+    """The logger objects in a Trainer `logger` argument (True/False/None hold none)."""
+    if isinstance(given, Logger):
+        return [given]
+    if isinstance(given, (list, tuple)):
+        return list(given)
+    return []

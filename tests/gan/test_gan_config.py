@@ -1,0 +1,48 @@
+"""The gan config options build the GAN: every module field is a ConditionalGAN argument."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from ganaug.config import config_dir
+from ganaug.config.schema import GANModuleConfig
+from ganaug.gan.attention import SelfAttention
+from ganaug.gan.diffaugment import POLICIES
+from ganaug.gan.module import ConditionalGAN
+
+
+def test_every_module_config_field_is_a_constructor_argument() -> None:
+    params = inspect.signature(ConditionalGAN).parameters
+    for f in dataclasses.fields(GANModuleConfig):
+        assert f.name in params, f"gan.module.{f.name} is not a ConditionalGAN argument"
+        default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+        if f.name not in ("betas", "monitor", "generator_kwargs", "discriminator_kwargs"):
+            assert default == params[f.name].default, f"gan.module.{f.name} default differs from ConditionalGAN's"
+
+
+@pytest.mark.parametrize(
+    ("option", "overrides", "generator", "policy"),
+    [
+        ("dcgan", [], "DCGANGenerator", ()),
+        ("resnet", [], "ResNetGenerator", ("translation", "cutout")),
+        ("resnet", ["gan.module.attention=true", "gan.module.loss=wgan_gp", "gan.module.feature_matching=0.5",
+                    "gan.module.diffaugment='color,translation,cutout'", "gan.module.monitor.collapse_ratio=0.2"],
+         "ResNetGenerator", POLICIES),
+    ],
+)  # fmt: skip
+def test_gan_options_build_the_module(option: str, overrides: list[str], generator: str, policy: tuple) -> None:
+    with initialize_config_dir(str(config_dir()), version_base="1.3"):
+        cfg = compose("config", overrides=[f"gan={option}", *overrides])
+    kwargs = OmegaConf.to_container(cfg.gan.module, resolve=True)
+    kwargs["generator_kwargs"]["base_channels"] = kwargs["discriminator_kwargs"]["base_channels"] = 4
+    kwargs["betas"] = tuple(kwargs["betas"])
+    gan = ConditionalGAN((1, 8, 8), 3, [0, 1, 2], **kwargs)
+    assert type(gan.generator).__name__ == generator and gan.augment.policy == policy
+    assert gan.ema is not None and gan.ema.decay == 0.999
+    assert gan.monitor.collapse_ratio == kwargs["monitor"]["collapse_ratio"]
+    assert any(isinstance(m, SelfAttention) for m in gan.modules()) == kwargs["attention"]
