@@ -17,12 +17,14 @@ log = logging.getLogger("ganaug")
 
 
 def flow(cfg: DictConfig, run_dir: Path) -> float:
-    """Run every stage, write `metrics.json` and `artifacts.json` in the run folder, print the table.
+    """Run every stage, write `metrics.json`, `artifacts.json` (and `quality.json`) in the run folder, print the table.
 
     Returns the last strategy's balanced accuracy, so a Hydra sweeper can optimise it.
     """
-    rows, artifacts = run_flow(cfg)
+    rows, artifacts, quality = run_flow(cfg)
     write_json(run_dir / "artifacts.json", artifacts)
+    if quality is not None:
+        write_json(run_dir / "quality.json", quality)
     write_json(run_dir / "metrics.json", rows)
     print(metrics_table(rows))
     log.info("metrics written to %s", run_dir / "metrics.json")

@@ -19,9 +19,12 @@ from ganaug.classify.classical import classical_transform
 from ganaug.classify.strategies import train_and_evaluate
 from ganaug.data.dataset import DatasetSplits
 from ganaug.data.imbalance import make_imbalanced, select_minority, synthetic_targets
-from ganaug.fileio import atomic_path
+from ganaug.fileio import atomic_path, read_json, write_json
 from ganaug.gan.export import GeneratorArtifact, export_generator
 from ganaug.gan.training import gan_training_set, train_gan
+from ganaug.quality.features import FeatureExtractor, train_feature_extractor
+from ganaug.quality.gate import generate_gated
+from ganaug.quality.report import quality_report
 from ganaug.synth.bank import SyntheticBank
 
 log = logging.getLogger("ganaug")
@@ -113,6 +116,7 @@ def gan_dir(cfg: DictConfig, prepared: Prepared) -> Path:
                 module_kwargs=module_kwargs,
                 trainer_kwargs=_trainer_kwargs(cfg),
                 sample_dir=tmp / "samples",
+                log_dir=tmp / "logs",
                 sample_every_n_steps=gan_cfg.sample_every_n_steps,
             )
             export_generator(gan, tmp / "generator", prepared.splits.class_names, config=payload)
@@ -128,25 +132,75 @@ def load_generator(directory: Path, prepared: Prepared) -> GeneratorArtifact:
     )
 
 
+def feature_extractor(cfg: DictConfig, prepared: Prepared) -> FeatureExtractor:
+    """The domain classifier (trained on the real training split) that the gate and quality metrics use."""
+    settings = _section(cfg, "quality")["extractor"]
+    payload = {**_data_payload(cfg), "extractor": settings}
+
+    def build(path: Path) -> None:
+        splits = prepared.splits
+        train_feature_extractor(
+            splits.train, val=splits.val, seed=settings["seed"], epochs=settings["epochs"], width=settings["width"],
+            trainer_kwargs=_trainer_kwargs(cfg),
+        ).save(path)
+
+    train = prepared.splits.train
+    return FeatureExtractor.load(
+        cached_stage(cfg.cache_dir, "extractor", payload, build),
+        expect_image_shape=train.image_shape,
+        expect_class_names=train.class_names,
+    )
+
+
 def generate(cfg: DictConfig, prepared: Prepared, artifact: GeneratorArtifact) -> SyntheticBank:
-    """Sample the configured number of images per minority class into a bank on disk."""
+    """Sample the configured number of images per minority class into a bank on disk.
+
+    With the quality gate on, samples the domain classifier does not recognise as their class, and
+    near-copies of training images, are dropped and replaced; the counts go to `<bank>.gate.json`.
+    """
+    gate = cfg.gan.gate
     payload = {
         **_gan_payload(cfg, prepared),
         "targets": {str(k): v for k, v in prepared.targets.items()},
         "sample_seed": cfg.gan.sample_seed,
+        "gate": _section(cfg, "gan")["gate"] if gate.enabled else None,
     }
 
     def build(path: Path) -> None:
-        SyntheticBank.generate(
-            artifact,
-            prepared.targets,
-            path,
-            seed=cfg.gan.sample_seed,
-            progress=cfg.trainer.enable_progress_bar,
-            source=payload,
+        if not gate.enabled:
+            SyntheticBank.generate(
+                artifact, prepared.targets, path, seed=cfg.gan.sample_seed,
+                progress=cfg.trainer.enable_progress_bar, source=payload,
+            )
+            return
+        _, report = generate_gated(
+            artifact, prepared.targets, path, extractor=feature_extractor(cfg, prepared),
+            train=prepared.splits.train, heldout=prepared.splits.val, min_confidence=gate.min_confidence,
+            drop_near_copies=gate.drop_near_copies, quantile=gate.quantile, max_rounds=gate.max_rounds,
+            seed=cfg.gan.sample_seed, source=payload,
         )
+        log.info("quality gate: %s", report["totals"])
+        write_json(path.with_suffix(".gate.json"), report)
 
     return SyntheticBank.load(cached_stage(cfg.cache_dir, "bank", payload, build))
+
+
+def sample_quality(cfg: DictConfig, prepared: Prepared, bank: SyntheticBank) -> dict:
+    """FID/KID, precision/recall/density/coverage, CAS and memorisation of the bank against real test images."""
+    settings = _section(cfg, "quality")
+    payload = {"bank": bank.directory.name, "quality": settings}
+
+    def build(path: Path) -> None:
+        report = quality_report(
+            bank, feature_extractor(cfg, prepared), prepared.splits.train, prepared.splits.test,
+            k=settings["k"], max_per_class=settings["max_per_class"], cas=settings["cas"],
+            cas_kwargs={"epochs": settings["cas_epochs"], "trainer_kwargs": _trainer_kwargs(cfg)},
+        )
+        with atomic_path(path) as tmp:
+            tmp.mkdir()
+            write_json(tmp / "quality.json", report)
+
+    return read_json(cached_stage(cfg.cache_dir, "quality", payload, build) / "quality.json")
 
 
 def evaluate(cfg: DictConfig, prepared: Prepared, bank: SyntheticBank | None) -> list[dict]:
@@ -157,6 +211,9 @@ def evaluate(cfg: DictConfig, prepared: Prepared, bank: SyntheticBank | None) ->
         train.image_shape, max_shift=classical_cfg.max_shift, max_rotation=classical_cfg.max_rotation
     )
     clf = cfg.classifier
+    # the quality gate may leave a class short of its target: use what the bank holds
+    held = bank.counts() if bank is not None else []
+    synthetic_counts = {c: min(n, held[c]) for c, n in prepared.targets.items()} if bank is not None else None
     rows = []
     for strategy in cfg.augment.strategies:
         log.info("strategy %s, seed %d: training the classifier", strategy, cfg.seed)
@@ -164,7 +221,7 @@ def evaluate(cfg: DictConfig, prepared: Prepared, bank: SyntheticBank | None) ->
             strategy,
             prepared.splits,
             bank=bank if strategy in GAN_STRATEGIES else None,
-            synthetic_counts=prepared.targets if strategy in GAN_STRATEGIES else None,
+            synthetic_counts=synthetic_counts if strategy in GAN_STRATEGIES else None,
             classical=classical,
             seed=cfg.seed,
             epochs=clf.epochs,
@@ -192,15 +249,19 @@ def synthetic_bank(cfg: DictConfig, prepared: Prepared) -> tuple[SyntheticBank, 
     return generate(cfg, prepared, load_generator(directory, prepared)), directory
 
 
-def run_flow(cfg: DictConfig) -> tuple[list[dict], dict]:
+def run_flow(cfg: DictConfig) -> tuple[list[dict], dict, dict | None]:
     """The whole flow: prepare, train the GAN and sample it when a strategy needs it, evaluate.
 
-    Returns the metrics rows and where the stages' outputs are (data_dir, gan_dir, bank_dir).
+    Returns the metrics rows, where the stages' outputs are (data_dir, gan_dir, bank_dir), and the
+    bank's sample-quality report when `quality.enabled`.
     """
     prepared = prepare(cfg)
     artifacts = {"data_dir": str(prepared.directory)}
     bank = None
+    quality = None
     if needs_gan(cfg):
         bank, directory = synthetic_bank(cfg, prepared)
         artifacts.update(gan_dir=str(directory), bank_dir=str(bank.directory))
-    return evaluate(cfg, prepared, bank), artifacts
+        if cfg.quality.enabled:
+            quality = sample_quality(cfg, prepared, bank)
+    return evaluate(cfg, prepared, bank), artifacts, quality

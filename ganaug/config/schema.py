@@ -102,8 +102,21 @@ class ImbalanceConfig:
 
 
 @dataclass
+class GANMonitorConfig:
+    """TrainingMonitor settings: divergence, discriminator saturation and class collapse checks (0 = off)."""
+
+    check_every_n_steps: int = 25
+    saturation_accuracy: float = 0.99
+    saturation_window: int = 200
+    collapse_every_n_steps: int = 250
+    collapse_ratio: float = 0.1
+    collapse_patience: int = 3
+    collapse_samples: int = 16
+
+
+@dataclass
 class GANModuleConfig:
-    """ConditionalGAN constructor arguments (networks, loss, optimisers)."""
+    """ConditionalGAN constructor arguments (networks, loss, optimisers, data-efficient training, monitor)."""
 
     generator: str = "dcgan"
     generator_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -114,6 +127,24 @@ class GANModuleConfig:
     lr_d: float = 2e-4
     betas: list[float] = field(default_factory=lambda: [0.0, 0.99])
     d_steps: int = 1
+    diffaugment: str = ""
+    ema_decay: float = 0.999
+    ema_warmup: bool = True
+    gp_weight: float | None = None
+    feature_matching: float = 0.0
+    attention: bool = False
+    monitor: GANMonitorConfig = field(default_factory=GANMonitorConfig)
+
+
+@dataclass
+class GateConfig:
+    """The quality gate when building a bank: drop samples the domain classifier does not recognise, and copies."""
+
+    enabled: bool = False
+    min_confidence: float = 0.5
+    drop_near_copies: bool = True
+    quantile: float = 0.01
+    max_rounds: int = 5
 
 
 @dataclass
@@ -128,6 +159,7 @@ class GANConfig:
     sample_every_n_steps: int = 500
     sample_seed: int = 0
     module: GANModuleConfig = field(default_factory=GANModuleConfig)
+    gate: GateConfig = field(default_factory=GateConfig)
 
 
 @dataclass
@@ -170,6 +202,27 @@ class TrainerConfig:
 
 
 @dataclass
+class ExtractorConfig:
+    """The domain classifier whose features and probabilities the gate and the quality metrics use."""
+
+    epochs: int = 10
+    width: int = 32
+    seed: int = 0
+
+
+@dataclass
+class QualityConfig:
+    """Sample-quality metrics of the bank (FID/KID, PRDC, CAS, memorisation), written to quality.json."""
+
+    enabled: bool = False
+    k: int = 5
+    cas: bool = True
+    cas_epochs: int = 10
+    max_per_class: int = 5000
+    extractor: ExtractorConfig = field(default_factory=ExtractorConfig)
+
+
+@dataclass
 class RootConfig:
     """The whole configuration; groups are composed into these fields."""
 
@@ -179,6 +232,7 @@ class RootConfig:
     augment: AugmentConfig = MISSING
     classifier: ClassifierConfig = MISSING
     trainer: TrainerConfig = MISSING
+    quality: QualityConfig = field(default_factory=QualityConfig)
     seed: int = 0
     cache_dir: str = ".ganaug_cache"
     name: str = "ganaug"

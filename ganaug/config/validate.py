@@ -52,6 +52,12 @@ def validate(cfg: DictConfig) -> None:
     _one_of("gan.class_balance", gan.class_balance, CLASS_BALANCE)
     for key in ("steps", "batch_size", "sample_every_n_steps"):
         _positive(f"gan.{key}", gan[key])
+    if not 0.0 <= gan.gate.min_confidence <= 1.0:
+        raise GanaugError(f"gan.gate.min_confidence={gan.gate.min_confidence} must lie in [0, 1]")
+    _fraction("gan.gate.quantile", gan.gate.quantile)
+    _positive("gan.gate.max_rounds", gan.gate.max_rounds)
+    for key in ("k", "cas_epochs", "max_per_class"):
+        _positive(f"quality.{key}", cfg.quality[key])
     for key in ("epochs", "batch_size", "width", "lr"):
         _positive(f"classifier.{key}", cfg.classifier[key])
     if cfg.augment.synthetic_weight < 0:

@@ -12,7 +12,7 @@ CHUNK = 1024
 def as_points(x: torch.Tensor) -> torch.Tensor:
     """Any (N, ...) tensor as float64 points (N, D), one row per sample."""
     x = torch.as_tensor(x)
-    return x.reshape(len(x), -1).to(torch.float64)
+    return (x.flatten(1) if x.ndim > 1 else x.reshape(-1, 1)).to(torch.float64)
 
 
 def kth_nearest_distance(

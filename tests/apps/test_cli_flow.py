@@ -89,3 +89,19 @@ def test_flow_runs_on_reference_mnist(tmp_path: Path, mnist_dir: Path) -> None:
                     f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     _check_rows(read_metrics(tmp_path / "run"), ["gan+classical"], seed=0, num_classes=10)
+
+
+def test_quality_gate_and_report(tmp_path: Path) -> None:
+    proc = run_cli(["experiment=quick", "augment=gan", "gan.gate.enabled=true", "gan.gate.min_confidence=0.05",
+                    "quality.enabled=true", "quality.cas_epochs=1", "quality.extractor.epochs=2",
+                    f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    quality = json.loads((tmp_path / "run" / "quality.json").read_text())
+    assert {"overall", "per_class", "memorisation", "cas"} <= set(quality)
+    assert quality["overall"]["fid_kid"]["fid"] >= 0
+    bank_dir = Path(json.loads((tmp_path / "run" / "artifacts.json").read_text())["bank_dir"])
+    gate = json.loads(bank_dir.with_suffix(".gate.json").read_text())
+    totals = gate["totals"]
+    assert totals["kept"] == read_metrics(tmp_path / "run")[0]["synthetic_size"]
+    assert {"dropped_low_confidence", "dropped_near_copy"} <= set(totals)
+    assert list((tmp_path / "cache").glob("extractor-*"))

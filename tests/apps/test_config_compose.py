@@ -15,7 +15,7 @@ from ganaug.errors import GanaugError
 GROUP_OPTIONS = {
     "data": ["digits", "mnist", "npz", "image_folder", "torchvision"],
     "imbalance": ["long_tail", "step", "none"],
-    "gan": ["dcgan"],
+    "gan": ["dcgan", "resnet"],
     "augment": ["all", "none", "oversample", "reweight", "classical", "gan", "gan+classical"],
     "classifier": ["small_cnn"],
     "trainer": ["default", "cpu", "gpu"],
@@ -87,6 +87,8 @@ def test_unknown_option_is_rejected() -> None:
         ("gan.steps=0", "gan.steps=0 must be greater than 0"),
         ("classifier.epochs=-1", "classifier.epochs=-1 must be greater than 0"),
         ("data.val_fraction=1.5", "data.val_fraction=1.5 must lie strictly between 0 and 1"),
+        ("gan.gate.min_confidence=2", "gan.gate.min_confidence=2.0 must lie in"),
+        ("quality.k=0", "quality.k=0 must be greater than 0"),
     ],
 )
 def test_bad_values_fail_validation_with_the_key(override: str, message: str) -> None:

@@ -110,3 +110,10 @@ def test_kth_nearest_distance_skips_self_only_when_asked():
         kth_nearest_distance(x, x, k=3, exclude_self=True)
     with pytest.raises(GanaugError, match="exclude_self"):
         kth_nearest_distance(x, x[:2], exclude_self=True)
+
+
+def test_an_empty_generated_set_is_reported_not_an_error():
+    real, empty = torch.randn(20, 4), torch.zeros(0, 4)
+    fk, pr = fid_kid(real, empty), prdc(real, empty)
+    assert fk["fid"] is None and fk["n_fake"] == 0 and "got 20 and 0" in fk["reason"]
+    assert pr["precision"] is None and pr["n_fake"] == 0

@@ -1,0 +1,175 @@
+"""`python -m ganaug.apps.benchmark`: the MNIST-LT protocol of BENCHMARK.md (or the same on your data)
+as Hydra multiruns, then its report.
+
+    python -m ganaug.apps.benchmark --data-root ../shared/data/mnist-t10k      # MNIST-LT, 5 seeds
+    python -m ganaug.apps.benchmark data=npz data.path=my.npz --ratios none      # your imbalanced data
+    python -m ganaug.apps.benchmark --seeds 2 --ratios 10 experiment=quick      # a smoke run on digits
+
+Runs every strategy for each imbalance ratio and seed (one multirun; each distinct GAN is trained once),
+then the upper bound (strategy none on the training split left balanced, `imbalance=none`) on the same
+seeds, then writes OUT/report/report.md. Extra arguments are Hydra overrides given to every job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ganaug.errors import GanaugError
+from ganaug.report.build import build_report
+
+# Overrides the command sets itself from its options, and the option to use instead.
+_OWNED = {"seed": "--seeds N", "imbalance.ratio": "--ratios R1,R2", "hydra.sweep.dir": "--out DIR"}
+_SAFE_VALUE = re.compile(r"^[\w/.\-:~+@]+$")
+DEFAULT_RATIOS = ("100", "10")
+
+
+@dataclass
+class Plan:
+    """The multiruns to launch (each an argv) and where the sweep and the report go."""
+
+    sweeps: list[list[str]]
+    out: Path
+    report_dir: Path
+
+
+def _key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def hydra_value(value: str) -> str:
+    """`value` quoted for a Hydra override when it holds characters the override grammar treats specially."""
+    if _SAFE_VALUE.match(value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def parse_ratios(text: str) -> list[str] | None:
+    """'100,10' -> ['100', '10']; 'none' -> None (keep the data's own imbalance)."""
+    if text.strip().lower() == "none":
+        return None
+    ratios = [r.strip() for r in text.split(",") if r.strip()]
+    try:
+        values = [float(r) for r in ratios]
+    except ValueError:
+        values = []
+    if not values or any(v < 1 for v in values):
+        raise GanaugError(f"--ratios {text}: give comma-separated numbers of at least 1 (e.g. 100,10), or none")
+    return ratios
+
+
+def _check_overrides(overrides: Sequence[str], ratios: Sequence[str] | None) -> None:
+    for override in overrides:
+        if "=" not in override and not override.startswith("~"):
+            raise GanaugError(f"{override!r} is not a Hydra override; write key=value (e.g. data=npz)")
+        key = _key(override)
+        if key in _OWNED:
+            raise GanaugError(f"{override}: the benchmark sets {key} itself; use {_OWNED[key]} instead")
+        if ratios is not None and override == "imbalance=none":
+            raise GanaugError("imbalance=none conflicts with --ratios; use --ratios none to keep the data as it is")
+
+
+def plan(
+    overrides: Sequence[str],
+    *,
+    data_root: str | None = None,
+    seeds: int = 5,
+    ratios: Sequence[str] | None = DEFAULT_RATIOS,
+    out: Path,
+    upper_bound: bool = True,
+    python: str = sys.executable,
+) -> Plan:
+    """The multirun command lines of the protocol, for the given data and extra overrides."""
+    if seeds < 1:
+        raise GanaugError(f"--seeds {seeds}: give at least 1 (BENCHMARK.md asks for 5)")
+    _check_overrides(overrides, ratios)
+    keys = {_key(o) for o in overrides}
+    base: list[str] = []
+    if data_root is not None:
+        if not Path(data_root).expanduser().is_dir():
+            raise GanaugError(f"--data-root {data_root}: folder not found; pass the folder holding the MNIST IDX files")
+        if "experiment" not in keys:
+            base.append("experiment=mnist_lt")
+        base += ["data=mnist", f"data.root={hydra_value(str(Path(data_root).expanduser().resolve()))}"]
+    seed_list = "seed=" + ",".join(str(s) for s in range(seeds))
+    strategies = [] if keys & {"augment", "augment.strategies"} else ["augment=all"]
+    command = [python, "-m", "ganaug", "-m"]
+    out = out.expanduser().resolve()
+    if ratios is None:
+        sweeps = [[*command, *base, "imbalance=none", *strategies, seed_list, *overrides,
+                   f"hydra.sweep.dir={hydra_value(str(out / 'as_given'))}"]]
+    else:
+        sweeps = [[*command, *base, f"imbalance.ratio={','.join(ratios)}", *strategies, seed_list, *overrides,
+                   f"hydra.sweep.dir={hydra_value(str(out / 'long_tail'))}"]]
+        if upper_bound:
+            shared = [o for o in overrides if not _key(o).startswith(("imbalance", "augment"))]
+            sweeps.append([*command, *base, "imbalance=none", "augment=none", seed_list, *shared,
+                           f"hydra.sweep.dir={hydra_value(str(out / 'upper_bound'))}"])
+    return Plan(sweeps=sweeps, out=out, report_dir=out / "report")
+
+
+def _check_fresh(out: Path) -> None:
+    """Refuse an output folder that already holds job folders: the report would mix two benchmarks."""
+    if out.is_dir() and next(out.rglob("metrics.json"), None) is not None:
+        raise GanaugError(
+            f"--out {out}: already holds a benchmark's runs; pass a new folder (cached GANs and data are reused)"
+        )
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m ganaug.apps.benchmark",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--data-root", help="MNIST IDX folder: runs experiment=mnist_lt data=mnist data.root=DIR")
+    parser.add_argument("--seeds", type=int, default=5, help="classifier seeds 0..N-1 (default 5)")
+    parser.add_argument("--ratios", default=",".join(DEFAULT_RATIOS),
+                        help="imbalance ratios to make (default 100,10), or none to keep the data's own imbalance")
+    parser.add_argument("--out", help="folder for the sweeps and the report (default multirun/benchmark-DATE-TIME)")
+    parser.add_argument("--no-upper-bound", action="store_true", help="skip the balanced upper-bound runs")
+    parser.add_argument("--no-figures", action="store_true", help="write report.md only (no matplotlib needed)")
+    parser.add_argument("--dry-run", action="store_true", help="print the commands and run nothing")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides for every job (e.g. experiment=quick)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the sweeps one after the other, then write the report; bad input is one line and exit code 2."""
+    args = _arguments(argv)
+    out = Path(args.out or f"multirun/benchmark-{time.strftime('%Y-%m-%d_%H-%M-%S')}")
+    try:
+        if not args.no_figures and not args.dry_run:
+            from ganaug.report.figures import require_matplotlib
+
+            require_matplotlib()
+        steps = plan(args.overrides, data_root=args.data_root, seeds=args.seeds, ratios=parse_ratios(args.ratios),
+                     out=out, upper_bound=not args.no_upper_bound)
+        report = ["python", "-m", "ganaug.apps.report", str(steps.out), "--out", str(steps.report_dir)]
+        if args.dry_run:
+            for argv_ in [*steps.sweeps, report + (["--no-figures"] if args.no_figures else [])]:
+                print(shlex.join(argv_))
+            return 0
+        _check_fresh(steps.out)
+        for sweep in steps.sweeps:
+            print(f"ganaug benchmark: {shlex.join(sweep)}", flush=True)
+            code = subprocess.run(sweep, check=False).returncode
+            if code != 0:
+                raise GanaugError(f"this sweep failed with exit code {code} (its output is above): {shlex.join(sweep)}")
+        path = build_report(steps.out, steps.report_dir, with_figures=not args.no_figures)
+    except GanaugError as exc:
+        print(f"ganaug: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    print(f"report written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
