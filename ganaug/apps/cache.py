@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,16 +25,28 @@ def cache_key(payload: Any) -> str:
 
 
 def cached_stage(root: str | Path, stage: str, payload: Any, build: Callable[[Path], None]) -> Path:
-    """Return `root/<stage>-<key>`, calling `build(path)` first when it does not exist yet.
+    """Return `root/<stage>-<key>`, calling `build(folder)` first when it does not exist yet.
 
-    `build` must write the folder atomically (ganaug.fileio.atomic_path), so an existing folder is
-    always complete; its payload is kept beside it in `<folder>.json` for people reading the cache.
+    `build` writes into a private folder that is renamed into place only when it is complete, and
+    only if no parallel job got there first (the first writer wins, so a folder another job is
+    reading is never replaced). The payload is kept beside it in `<folder>.json` for people reading
+    the cache.
     """
     path = Path(root) / f"{stage}-{cache_key(payload)}"
     if path.is_dir():
         log.info("%s: reusing %s", stage, path)
         return path
     log.info("%s: building %s", stage, path)
-    build(path)
+    building = path.with_name(f".{path.name}.{os.getpid()}.building")
+    shutil.rmtree(building, ignore_errors=True)
+    try:
+        build(building)
+        os.rename(building, path)
+    except OSError:
+        if not path.is_dir():
+            raise
+        log.info("%s: a parallel job built %s first; using it", stage, path)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
     write_json(path.with_suffix(".json"), payload)
     return path

@@ -47,11 +47,21 @@ def _section(cfg: DictConfig, key: str) -> Any:
 
 
 def _data_payload(cfg: DictConfig) -> dict:
-    imbalance = _section(cfg, "imbalance")
-    return {
-        "data": _section(cfg, "data"),
-        "imbalance": {k: v for k, v in imbalance.items() if k not in ("minority", "target")},
-    }
+    """What the prepared splits depend on: the source (its files by absolute path and modification
+    time, so a replaced file is read again) and the settings of the imbalance profile in use."""
+    data = _section(cfg, "data")
+    for key in ("root", "path"):
+        if data.get(key):
+            where = Path(data[key]).expanduser().resolve()
+            data[key] = str(where)
+            data[f"{key}_mtime_ns"] = where.stat().st_mtime_ns if where.exists() else None
+    imb = cfg.imbalance
+    imbalance: dict = {"profile": imb.profile}
+    if imb.profile != "none":
+        imbalance.update(ratio=imb.ratio, seed=imb.seed)
+    if imb.profile == "step":
+        imbalance["step_fraction"] = imb.step_fraction
+    return {"data": data, "imbalance": imbalance}
 
 
 def prepare(cfg: DictConfig) -> Prepared:
@@ -91,8 +101,13 @@ def _trainer_kwargs(cfg: DictConfig) -> dict:
 
 
 def _gan_payload(cfg: DictConfig, prepared: Prepared) -> dict:
-    gan = {k: v for k, v in _section(cfg, "gan").items() if k != "sample_seed"}
-    return {**_data_payload(cfg), "minority": prepared.minority, "gan": gan, "precision": cfg.trainer.precision}
+    """What the trained generator depends on (not how it is sampled, monitored or gated)."""
+    gan = {k: v for k, v in _section(cfg, "gan").items() if k not in ("sample_seed", "sample_every_n_steps", "gate")}
+    gan["module"].pop("monitor")
+    payload = {**_data_payload(cfg), "gan": gan, "precision": cfg.trainer.precision}
+    if cfg.gan.condition_on == "minority":
+        payload["minority"] = prepared.minority
+    return payload
 
 
 def gan_dir(cfg: DictConfig, prepared: Prepared) -> Path:
@@ -156,14 +171,16 @@ def generate(cfg: DictConfig, prepared: Prepared, artifact: GeneratorArtifact) -
     """Sample the configured number of images per minority class into a bank on disk.
 
     With the quality gate on, samples the domain classifier does not recognise as their class, and
-    near-copies of training images, are dropped and replaced; the counts go to `<bank>.gate.json`.
+    near-copies of training images, are dropped and replaced; the counts go to the bank's `gate.json`.
     """
     gate = cfg.gan.gate
     payload = {
         **_gan_payload(cfg, prepared),
         "targets": {str(k): v for k, v in prepared.targets.items()},
         "sample_seed": cfg.gan.sample_seed,
-        "gate": _section(cfg, "gan")["gate"] if gate.enabled else None,
+        "gate": {**_section(cfg, "gan")["gate"], "extractor": _section(cfg, "quality")["extractor"]}
+        if gate.enabled
+        else None,
     }
 
     def build(path: Path) -> None:
@@ -180,7 +197,7 @@ def generate(cfg: DictConfig, prepared: Prepared, artifact: GeneratorArtifact) -
             seed=cfg.gan.sample_seed, source=payload,
         )
         log.info("quality gate: %s", report["totals"])
-        write_json(path.with_suffix(".gate.json"), report)
+        write_json(path / "gate.json", report)
 
     return SyntheticBank.load(cached_stage(cfg.cache_dir, "bank", payload, build))
 

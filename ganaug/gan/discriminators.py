@@ -12,6 +12,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from ganaug.errors import GanaugError
 from ganaug.gan.attention import SelfAttention, middle_level
 from ganaug.gan.generators import check_image_shape, num_resolution_steps
+from ganaug.gan.registry import build_registered
 
 
 def _plan(image_shape: tuple[int, int, int], num_classes: int, base_channels: int) -> tuple[int, int, list[int]]:
@@ -143,6 +144,4 @@ DISCRIMINATORS: dict[str, type[ProjectionCritic]] = {
 
 def build_discriminator(name: str, **kwargs) -> ProjectionCritic:
     """Build the discriminator registered as `name` with its constructor `kwargs`."""
-    if name not in DISCRIMINATORS:
-        raise GanaugError(f"unknown discriminator '{name}'; known discriminators: {', '.join(sorted(DISCRIMINATORS))}")
-    return DISCRIMINATORS[name](**kwargs)
+    return build_registered("discriminator", DISCRIMINATORS, name, kwargs)

@@ -11,6 +11,7 @@ from torch import nn
 
 from ganaug.errors import GanaugError
 from ganaug.gan.attention import SelfAttention, middle_level
+from ganaug.gan.registry import build_registered
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
@@ -187,9 +188,7 @@ GENERATORS: dict[str, type[nn.Module]] = {"dcgan": DCGANGenerator, "resnet": Res
 
 def build_generator(name: str, **kwargs) -> nn.Module:
     """Build the generator registered as `name` with its constructor `kwargs`."""
-    if name not in GENERATORS:
-        raise GanaugError(f"unknown generator '{name}'; known generators: {', '.join(sorted(GENERATORS))}")
-    return GENERATORS[name](**kwargs)
+    return build_registered("generator", GENERATORS, name, kwargs)
 
 
 @torch.no_grad()

@@ -32,7 +32,10 @@ def gan_training_set(
     counts = train.counts()
     minority = sorted({int(c) for c in minority})
     if not minority:
-        raise GanaugError("no minority classes to train the GAN on; list them with imbalance.classes=[...]")
+        raise GanaugError(
+            "no minority classes to train the GAN on; list them with imbalance.minority.classes=[...] "
+            "or raise imbalance.minority.threshold"
+        )
     for c in minority:
         if not 0 <= c < train.num_classes:
             raise GanaugError(f"minority class id {c} is out of range 0..{train.num_classes - 1}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,48 @@ def test_summary_of_missing_or_empty_folder(tmp_path: Path) -> None:
     with pytest.raises(GanaugError, match="no metrics.json"):
         collect(tmp_path)
     assert main([str(tmp_path / "nope")]) == 2
+
+
+def _cfg(overrides: list[str]):
+    from hydra import compose, initialize_config_dir
+
+    from ganaug.config import config_dir
+
+    with initialize_config_dir(str(config_dir()), version_base="1.3"):
+        return compose("config", overrides=overrides)
+
+
+def _gan_key(overrides: list[str], minority: list[int] | None = None) -> str:
+    from ganaug.apps.pipeline import Prepared, _gan_payload
+
+    prepared = Prepared(splits=None, minority=minority or [7, 8, 9], targets={}, directory=Path("."))  # type: ignore[arg-type]
+    return cache_key(_gan_payload(_cfg(overrides), prepared))
+
+
+def test_gan_key_ignores_what_does_not_change_the_generator() -> None:
+    base = _gan_key([])
+    for override in ("seed=5", "augment=gan", "gan.sample_seed=3", "gan.sample_every_n_steps=7",
+                     "gan.gate.enabled=true", "gan.module.monitor.collapse_ratio=0.2", "classifier.epochs=3",
+                     "imbalance.target.fill_fraction=0.3"):
+        assert _gan_key([override]) == base, override
+    assert _gan_key([], minority=[9]) == base  # conditioned on all classes: the minority list is not an input
+    changing = ("gan.steps=10", "gan.seed=1", "gan.module.loss=wgan_gp", "imbalance.ratio=20", "data.split_seed=2")
+    for override in changing:
+        assert _gan_key([override]) != base, override
+    assert _gan_key(["gan.condition_on=minority"], [9]) != _gan_key(["gan.condition_on=minority"], [8, 9])
+
+
+def test_data_key_follows_the_profile_and_the_files(tmp_path: Path) -> None:
+    from ganaug.apps.pipeline import _data_payload
+
+    def key(*overrides: str) -> str:
+        return cache_key(_data_payload(_cfg(list(overrides))))
+
+    assert key("imbalance=none", "imbalance.seed=3") == key("imbalance=none")
+    assert key("imbalance.step_fraction=0.3") == key()
+    assert key("imbalance=step", "imbalance.step_fraction=0.3") != key("imbalance=step")
+    data = tmp_path / "d.npz"
+    data.write_bytes(b"one")
+    first = key("data=npz", f"data.path={data}")
+    os.utime(data, ns=(1, 1))
+    assert key("data=npz", f"data.path={data}") != first

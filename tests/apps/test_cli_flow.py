@@ -100,7 +100,7 @@ def test_quality_gate_and_report(tmp_path: Path) -> None:
     assert {"overall", "per_class", "memorisation", "cas"} <= set(quality)
     assert quality["overall"]["fid_kid"]["fid"] >= 0
     bank_dir = Path(json.loads((tmp_path / "run" / "artifacts.json").read_text())["bank_dir"])
-    gate = json.loads(bank_dir.with_suffix(".gate.json").read_text())
+    gate = json.loads((bank_dir / "gate.json").read_text())
     totals = gate["totals"]
     assert totals["kept"] == read_metrics(tmp_path / "run")[0]["synthetic_size"]
     assert {"dropped_low_confidence", "dropped_near_copy"} <= set(totals)

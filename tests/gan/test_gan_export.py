@@ -134,7 +134,7 @@ def test_corrupt_files(exported: Path) -> None:
         ({"format": "ganaug-bank"}, "format is 'ganaug-bank', not 'ganaug-generator'"),
         ({"version": 9}, "version 9 is not supported"),
         ({"architecture": "stylegan"}, "unknown generator 'stylegan'; known generators: dcgan"),
-        ({"kwargs": {"image_shape": [1, 8, 8], "num_classes": 3, "depth": 2}}, "kwargs do not fit 'dcgan'"),
+        ({"kwargs": {"image_shape": [1, 8, 8], "num_classes": 3, "depth": 2}}, "takes no argument depth"),
         ({"kwargs": {"image_shape": [1, 8, 8], "num_classes": 3, "base_channels": 4}}, "not this generator's"),
     ],
 )

@@ -232,3 +232,10 @@ def test_feature_matching_needs_a_discriminator_with_features(monkeypatch: pytes
     monkeypatch.setitem(DISCRIMINATORS, "plain", Plain)
     with pytest.raises(GanaugError, match="discriminator 'plain' has no features"):
         ConditionalGAN((1, 8, 8), 3, [0], discriminator="plain", feature_matching=1.0)
+
+
+def test_a_mistyped_network_argument_names_the_accepted_ones():
+    with pytest.raises(GanaugError, match=r"generator 'dcgan' takes no argument latnet_dim; it takes: .*latent_dim"):
+        build_generator("dcgan", image_shape=(1, 8, 8), num_classes=2, latnet_dim=3)
+    with pytest.raises(GanaugError, match=r"discriminator 'projection' takes no argument width"):
+        build_discriminator("projection", image_shape=(1, 8, 8), num_classes=2, width=3)
