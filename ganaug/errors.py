@@ -1,4 +1,6 @@
-"""The one exception type ganaug raises for bad input."""
+"""The one exception type ganaug raises for bad input, and how the command line shows it."""
+
+import sys
 
 
 class GanaugError(Exception):
@@ -6,3 +8,8 @@ class GanaugError(Exception):
 
     The command line prints it alone (no traceback) and exits non-zero.
     """
+
+
+def print_error(error: object) -> None:
+    """Print `error` to stderr as the command line's one line: `ganaug: error: ...`."""
+    print(f"ganaug: error: {' '.join(str(error).split())}", file=sys.stderr)

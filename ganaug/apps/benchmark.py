@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ganaug.errors import GanaugError
+from ganaug.errors import GanaugError, print_error
 from ganaug.report.build import build_report
 
 # Overrides the command sets itself from its options, and the option to use instead.
@@ -165,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise GanaugError(f"this sweep failed with exit code {code} (its output is above): {shlex.join(sweep)}")
         path = build_report(steps.out, steps.report_dir, with_figures=not args.no_figures)
     except GanaugError as exc:
-        print(f"ganaug: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        print_error(exc)
         return 2
     print(f"report written to {path}")
     return 0

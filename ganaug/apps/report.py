@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ganaug.errors import GanaugError
+from ganaug.errors import GanaugError, print_error
 from ganaug.report.build import build_report
 
 
@@ -24,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         path = build_report(args.sweep_dir, args.out, with_figures=not args.no_figures)
     except GanaugError as exc:
-        print(f"ganaug: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        print_error(exc)
         return 2
     print(f"report written to {path}")
     return 0

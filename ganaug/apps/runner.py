@@ -16,7 +16,7 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from ganaug.config import config_dir
 from ganaug.config.validate import validate
-from ganaug.errors import GanaugError
+from ganaug.errors import GanaugError, print_error
 
 CONFIG_PATH = str(config_dir())
 VERSION_BASE = "1.3"
@@ -49,5 +49,5 @@ def _quiet_lightning() -> None:
 
 
 def _fail(message: str) -> NoReturn:
-    print(f"ganaug: error: {' '.join(message.split())}", file=sys.stderr)
+    print_error(message)
     sys.exit(2)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-from ganaug.errors import GanaugError
+from ganaug.errors import GanaugError, print_error
 from ganaug.report.runs import group_jobs, load_jobs
 
 METRICS = ("balanced_accuracy", "macro_f1", "accuracy", "rarest_class_recall")
@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         groups = group_jobs(load_jobs(args.sweep_dir))
     except GanaugError as exc:
-        print(f"ganaug: error: {exc}", file=sys.stderr)
+        print_error(exc)
         return 2
     for config, jobs in groups.items():
         if len(groups) > 1:

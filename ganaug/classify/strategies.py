@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler, WeightedRandomSampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ganaug.classify.classical import classical_transform, seeded
 from ganaug.classify.metrics import evaluate
@@ -21,7 +21,7 @@ from ganaug.classify.model import ImageClassifier
 from ganaug.data.dataset import DatasetSplits, ImageDataset
 from ganaug.errors import GanaugError
 from ganaug.synth.bank import SyntheticBank
-from ganaug.synth.mixing import MixedDataset
+from ganaug.synth.mixing import MixedDataset, balanced_sampler
 
 STRATEGIES = ("none", "oversample", "reweight", "classical", "gan", "gan+classical")
 
@@ -33,15 +33,6 @@ class TrainingPlan:
     dataset: Dataset
     sampler: Sampler | None
     class_weights: list[float] | None
-
-
-def _balanced_sampler(labels: torch.Tensor, num_classes: int, seed: int) -> WeightedRandomSampler:
-    """Draw len(labels) samples with replacement, each class equally likely (weight 1/count per sample)."""
-    counts = torch.bincount(labels, minlength=num_classes).double()
-    weights = 1.0 / counts[labels]
-    return WeightedRandomSampler(
-        weights, num_samples=len(labels), replacement=True, generator=torch.Generator().manual_seed(seed)
-    )
 
 
 def _inverse_frequency(counts: list[int]) -> list[float]:
@@ -86,7 +77,7 @@ def plan_training(
     if strategy == "none":
         return TrainingPlan(train, None, None)
     if strategy == "oversample":
-        return TrainingPlan(train, _balanced_sampler(train.labels, k, seed), None)
+        return TrainingPlan(train, balanced_sampler(train.labels, k, seed), None)
     if strategy == "reweight":
         return TrainingPlan(train, None, _inverse_frequency(train.counts()))
     if strategy in ("classical", "gan+classical"):
@@ -94,12 +85,12 @@ def plan_training(
         classical = classical_transform(train.image_shape, seed=seed) if default else seeded(classical, seed)
     if strategy == "classical":
         transformed = MixedDataset(train, transform=classical, seed=seed)
-        return TrainingPlan(transformed, _balanced_sampler(train.labels, k, seed), None)
+        return TrainingPlan(transformed, balanced_sampler(train.labels, k, seed), None)
     bank = _check_bank(strategy, bank)
     if strategy == "gan":
         return TrainingPlan(MixedDataset(train, bank, synthetic_counts, seed=seed, return_source=True), None, None)
     mixed = MixedDataset(train, bank, synthetic_counts, transform=classical, seed=seed, return_source=True)
-    return TrainingPlan(mixed, _balanced_sampler(mixed.labels, k, seed), None)
+    return TrainingPlan(mixed, balanced_sampler(mixed.labels, k, seed), None)
 
 
 @contextlib.contextmanager

@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-import torch
-from torch.utils.data import DataLoader, IterableDataset, WeightedRandomSampler
+from torch.utils.data import DataLoader, IterableDataset
 
 from ganaug.errors import GanaugError
 from ganaug.synth.bank import SyntheticBank
-from ganaug.synth.mixing import MixedDataset
+from ganaug.synth.mixing import MixedDataset, balanced_sampler
 
 __all__ = ["GANAugDataModule"]
 
@@ -109,7 +108,8 @@ class GANAugDataModule(pl.LightningDataModule):
         settings = {name: getattr(loader, name) for name in _LOADER_SETTINGS}
         if loader.num_workers > 0:
             settings["prefetch_factor"] = loader.prefetch_factor
-        sampler = self._balanced_sampler(self.train_dataset) if self.balanced else None
+        mixed = self.train_dataset
+        sampler = balanced_sampler(mixed.labels, mixed.num_classes, self.seed) if self.balanced else None
         return DataLoader(
             self.train_dataset,
             batch_size=loader.batch_size,
@@ -126,13 +126,6 @@ class GANAugDataModule(pl.LightningDataModule):
 
     def predict_dataloader(self) -> Any:
         return self.datamodule.predict_dataloader()
-
-    def _balanced_sampler(self, dataset: MixedDataset) -> WeightedRandomSampler:
-        """Draw every class equally often: each sample weighted by 1 / (its class's count), seeded."""
-        counts = torch.bincount(dataset.labels, minlength=dataset.num_classes).double()
-        weights = 1.0 / counts[dataset.labels]
-        generator = torch.Generator().manual_seed(self.seed)
-        return WeightedRandomSampler(weights, num_samples=len(dataset), replacement=True, generator=generator)
 
     def __getattr__(self, name: str) -> Any:
         # Attributes the wrapped datamodule defines (num_classes, dims, ...) read through the wrapper.

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import Dataset, Subset, WeightedRandomSampler
 
 from ganaug.errors import GanaugError
 from ganaug.synth.bank import SyntheticBank
@@ -145,3 +145,12 @@ def _stored_labels(real: Dataset) -> torch.Tensor | None:
         if values is not None and len(values) == len(real):  # type: ignore[arg-type]
             return torch.as_tensor(np.asarray(values), dtype=torch.int64).reshape(-1)
     return None
+
+
+def balanced_sampler(labels: torch.Tensor, num_classes: int, seed: int) -> WeightedRandomSampler:
+    """Draw len(labels) samples with replacement, each class equally likely (weight 1/count per sample), seeded."""
+    counts = torch.bincount(labels, minlength=num_classes).double()
+    weights = 1.0 / counts[labels]
+    return WeightedRandomSampler(
+        weights, num_samples=len(labels), replacement=True, generator=torch.Generator().manual_seed(seed)
+    )
