@@ -9,10 +9,10 @@ from ganaug.data.dataset import ImageDataset
 from ganaug.errors import GanaugError
 from ganaug.quality.cas import classification_accuracy_score
 from ganaug.quality.features import FeatureExtractor
-from ganaug.quality.fid import fid_kid
+from ganaug.quality.fid import fid_kid, fid_kid_by_class
 from ganaug.quality.memorisation import memorisation
 from ganaug.quality.per_class import bank_classes
-from ganaug.quality.prdc import prdc
+from ganaug.quality.prdc import prdc, prdc_by_class
 from ganaug.synth.bank import SyntheticBank
 
 
@@ -83,16 +83,23 @@ def quality_report(
     memo = memorisation(
         fake_images, fake_labels, train, heldout, threshold=near_copy_threshold, quantile=near_copy_quantile
     )
-    per_class = {}
-    for c in classes:
-        r, f = real_f[real.labels == c], fake_f[fake_labels == c]
-        per_class[bank.class_names[c]] = {
+    names = bank.class_names
+    fids = fid_kid_by_class(real_f, real.labels, fake_f, fake_labels, names, classes, **fid_args)
+    prdcs = prdc_by_class(real_f, real.labels, fake_f, fake_labels, names, classes, k=k)
+
+    def without_id(row: dict) -> dict:
+        return {key: value for key, value in row.items() if key != "class_id"}
+
+    per_class = {
+        names[c]: {
             "class_id": c,
-            "fid_kid": fid_kid(r, f, **fid_args),
-            "prdc": prdc(r, f, k),
+            "fid_kid": without_id(fids[names[c]]),
+            "prdc": without_id(prdcs[names[c]]),
             "confidence": _confidence(fake_p[fake_labels == c], fake_labels[fake_labels == c]),
-            "memorisation": {k2: v for k2, v in memo["per_class"][bank.class_names[c]].items() if k2 != "class_id"},
+            "memorisation": without_id(memo["per_class"][names[c]]),
         }
+        for c in classes
+    }
     report = {
         "bank": {"directory": str(bank.directory), "size": len(bank), "counts": bank.counts()},
         "classes": classes,
