@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ganaug.apps.cache import cached_stage
 from ganaug.classify.classical import classical_transform
-from ganaug.classify.strategies import train_and_evaluate
+from ganaug.classify.strategies import GAN_STRATEGIES, train_and_evaluate
 from ganaug.data.dataset import DatasetSplits
 from ganaug.data.imbalance import make_imbalanced, select_minority, synthetic_targets
 from ganaug.fileio import atomic_path, read_json, write_json
@@ -28,9 +28,6 @@ from ganaug.quality.report import quality_report
 from ganaug.synth.bank import SyntheticBank
 
 log = logging.getLogger("ganaug")
-
-GAN_STRATEGIES = ("gan", "gan+classical")
-
 
 @dataclass
 class Prepared:

@@ -23,7 +23,9 @@ from ganaug.errors import GanaugError
 from ganaug.synth.bank import SyntheticBank
 from ganaug.synth.mixing import MixedDataset, balanced_sampler
 
-STRATEGIES = ("none", "oversample", "reweight", "classical", "gan", "gan+classical")
+CLASSICAL_STRATEGIES = ("none", "oversample", "reweight", "classical")
+GAN_STRATEGIES = ("gan", "gan+classical")
+STRATEGIES = CLASSICAL_STRATEGIES + GAN_STRATEGIES
 
 
 @dataclass

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 
 from ganaug.classify.metrics import evaluate
 from ganaug.classify.model import ImageClassifier, SmallCNN
-from ganaug.classify.strategies import plan_training
+from ganaug.classify.strategies import GAN_STRATEGIES, plan_training
 from ganaug.data.dataset import ImageDataset
 from ganaug.errors import GanaugError
 from ganaug.fileio import atomic_path, read_json, write_json
@@ -158,7 +158,7 @@ def train_feature_extractor(
     too). The returned extractor's `meta` records the settings, the fit time and, when `val` is given,
     the classifier's balanced accuracy on it: how far its judgement can be trusted.
     """
-    if strategy.startswith("gan"):
+    if strategy in GAN_STRATEGIES:
         raise GanaugError(f"strategy '{strategy}': the feature extractor trains on real data only; use oversample")
     if epochs < 1 or batch_size < 1:
         raise GanaugError(f"epochs={epochs}, batch_size={batch_size}: both must be >= 1")

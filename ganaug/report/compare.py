@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ganaug.classify.strategies import CLASSICAL_STRATEGIES
+
 HEADLINE = "balanced_accuracy"
 CANDIDATE = "gan+classical"
-CLASSICAL = ("none", "oversample", "reweight", "classical")
 UPPER_BOUND_STRATEGY = "none"
 
 
@@ -86,7 +87,7 @@ def compare(summary: Sequence[dict], upper: dict | None = None) -> Comparison | 
     `summary` is `ganaug.apps.summarize.summarize` output; `upper` the upper bound's entry.
     """
     entries = _by_strategy(summary)
-    classical = [entries[s] for s in CLASSICAL if s in entries]
+    classical = [entries[s] for s in CLASSICAL_STRATEGIES if s in entries]
     if CANDIDATE not in entries or not classical:
         return None
     best = max(classical, key=lambda s: s[HEADLINE])

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ganaug.apps.summarize import format_mean_std, mean_std
-from ganaug.report.compare import CANDIDATE, CLASSICAL, Comparison
+from ganaug.classify.strategies import CLASSICAL_STRATEGIES
+from ganaug.report.compare import CANDIDATE, Comparison
 from ganaug.report.runs import Configuration
 
 MIN_SEEDS = 5
@@ -21,7 +22,7 @@ COLUMNS = (
 RULE = (
     f"Metrics are measured on the test split; tables give the mean ± standard deviation over seeds. "
     f"The headline is balanced accuracy (mean per-class recall). `{CANDIDATE}` *beats* the best classical "
-    f"strategy (the best of {', '.join(f'`{s}`' for s in CLASSICAL)} by mean balanced accuracy) when its "
+    f"strategy (the best of {', '.join(f'`{s}`' for s in CLASSICAL_STRATEGIES)} by mean balanced accuracy) when its "
     "mean is higher by more than two standard deviations, taking the larger of the two strategies' "
     "standard deviations over seeds. Gap closed = (gan+classical − best classical) / (upper bound − best "
     "classical), where the upper bound is strategy `none` trained on the source's balanced training split "
