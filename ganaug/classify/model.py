@@ -15,6 +15,11 @@ def _block(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
+def normalise(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images in [0, 255] as the float input in [-1, 1] the reference classifier takes."""
+    return (images.float() / 255.0 - 0.5) / 0.5
+
+
 class SmallCNN(nn.Module):
     """Three conv-BN-ReLU blocks (2x downsampling after the first two), global average pooling, a linear head.
 
@@ -80,7 +85,7 @@ class ImageClassifier(pl.LightningModule):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Images (uint8 [0, 255] or normalised float) -> logits."""
         if images.dtype == torch.uint8:
-            images = (images.float() / 255.0 - 0.5) / 0.5
+            images = normalise(images)
         return self.net(images)
 
     def loss(

@@ -19,7 +19,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ganaug.classify.metrics import evaluate
-from ganaug.classify.model import ImageClassifier, SmallCNN
+from ganaug.classify.model import ImageClassifier, SmallCNN, normalise
 from ganaug.classify.strategies import GAN_STRATEGIES, plan_training
 from ganaug.data.dataset import ImageDataset
 from ganaug.errors import GanaugError
@@ -64,9 +64,7 @@ class FeatureExtractor(nn.Module):
 
     def _pooled(self, images: torch.Tensor) -> torch.Tensor:
         device = self.net.head.weight.device
-        # The reference classifier's own input normalisation (ImageClassifier.forward).
-        x = (self._check(images).to(device).float() / 255.0 - 0.5) / 0.5
-        return self.net.features(x)
+        return self.net.features(normalise(self._check(images).to(device)))
 
     @torch.no_grad()
     def forward(self, images: torch.Tensor) -> torch.Tensor:
