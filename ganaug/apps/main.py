@@ -17,14 +17,18 @@ log = logging.getLogger("ganaug")
 
 
 def flow(cfg: DictConfig, run_dir: Path) -> float:
-    """Run every stage, write `metrics.json`, `artifacts.json` (and `quality.json`) in the run folder, print the table.
+    """Run every stage, write metrics.json, artifacts.json (quality.json, auto.json) in the run folder, print tables.
 
     Returns the last strategy's balanced accuracy, so a Hydra sweeper can optimise it.
     """
-    rows, artifacts, quality = run_flow(cfg)
+    evaluation, artifacts, quality = run_flow(cfg)
+    rows = evaluation.rows
     write_json(run_dir / "artifacts.json", artifacts)
     if quality is not None:
         write_json(run_dir / "quality.json", quality)
+    if evaluation.auto_record is not None:
+        write_json(run_dir / "auto.json", evaluation.auto_record)
+        print(evaluation.auto_table)
     write_json(run_dir / "metrics.json", rows)
     print(metrics_table(rows))
     log.info("metrics written to %s", run_dir / "metrics.json")

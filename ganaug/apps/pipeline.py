@@ -15,19 +15,22 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from ganaug.apps.cache import cached_stage
+from ganaug.auto.report import decision_record, decision_table
+from ganaug.auto.search import AutoSettings, auto_search, fit_choice
 from ganaug.classify.classical import classical_transform
-from ganaug.classify.strategies import GAN_STRATEGIES, train_and_evaluate
+from ganaug.classify.strategies import AUTO, GAN_STRATEGIES, train_and_evaluate
 from ganaug.data.dataset import DatasetSplits
 from ganaug.data.imbalance import make_imbalanced, select_minority, synthetic_targets
 from ganaug.fileio import atomic_path, read_json, write_json
 from ganaug.gan.export import GeneratorArtifact, export_generator
 from ganaug.gan.training import gan_training_set, train_gan
 from ganaug.quality.features import FeatureExtractor, train_feature_extractor
-from ganaug.quality.gate import generate_gated
+from ganaug.quality.gate import generate_gated, own_class_confidence
 from ganaug.quality.report import quality_report
 from ganaug.synth.bank import SyntheticBank
 
 log = logging.getLogger("ganaug")
+
 
 @dataclass
 class Prepared:
@@ -152,7 +155,11 @@ def feature_extractor(cfg: DictConfig, prepared: Prepared) -> FeatureExtractor:
     def build(path: Path) -> None:
         splits = prepared.splits
         train_feature_extractor(
-            splits.train, val=splits.val, seed=settings["seed"], epochs=settings["epochs"], width=settings["width"],
+            splits.train,
+            val=splits.val,
+            seed=settings["seed"],
+            epochs=settings["epochs"],
+            width=settings["width"],
             trainer_kwargs=_trainer_kwargs(cfg),
         ).save(path)
 
@@ -183,15 +190,27 @@ def generate(cfg: DictConfig, prepared: Prepared, artifact: GeneratorArtifact) -
     def build(path: Path) -> None:
         if not gate.enabled:
             SyntheticBank.generate(
-                artifact, prepared.targets, path, seed=cfg.gan.sample_seed,
-                progress=cfg.trainer.enable_progress_bar, source=payload,
+                artifact,
+                prepared.targets,
+                path,
+                seed=cfg.gan.sample_seed,
+                progress=cfg.trainer.enable_progress_bar,
+                source=payload,
             )
             return
         _, report = generate_gated(
-            artifact, prepared.targets, path, extractor=feature_extractor(cfg, prepared),
-            train=prepared.splits.train, heldout=prepared.splits.val, min_confidence=gate.min_confidence,
-            drop_near_copies=gate.drop_near_copies, quantile=gate.quantile, max_rounds=gate.max_rounds,
-            seed=cfg.gan.sample_seed, source=payload,
+            artifact,
+            prepared.targets,
+            path,
+            extractor=feature_extractor(cfg, prepared),
+            train=prepared.splits.train,
+            heldout=prepared.splits.val,
+            min_confidence=gate.min_confidence,
+            drop_near_copies=gate.drop_near_copies,
+            quantile=gate.quantile,
+            max_rounds=gate.max_rounds,
+            seed=cfg.gan.sample_seed,
+            source=payload,
         )
         log.info("quality gate: %s", report["totals"])
         write_json(path / "gate.json", report)
@@ -206,8 +225,13 @@ def sample_quality(cfg: DictConfig, prepared: Prepared, bank: SyntheticBank) -> 
 
     def build(path: Path) -> None:
         report = quality_report(
-            bank, feature_extractor(cfg, prepared), prepared.splits.train, prepared.splits.test,
-            k=settings["k"], max_per_class=settings["max_per_class"], cas=settings["cas"],
+            bank,
+            feature_extractor(cfg, prepared),
+            prepared.splits.train,
+            prepared.splits.test,
+            k=settings["k"],
+            max_per_class=settings["max_per_class"],
+            cas=settings["cas"],
             cas_kwargs={"epochs": settings["cas_epochs"], "trainer_kwargs": _trainer_kwargs(cfg)},
         )
         with atomic_path(path) as tmp:
@@ -217,44 +241,91 @@ def sample_quality(cfg: DictConfig, prepared: Prepared, bank: SyntheticBank) -> 
     return read_json(cached_stage(cfg.cache_dir, "quality", payload, build) / "quality.json")
 
 
-def evaluate(cfg: DictConfig, prepared: Prepared, bank: SyntheticBank | None) -> list[dict]:
-    """Train the classifier under every configured strategy and measure it on the test split."""
-    train = prepared.splits.train
+@dataclass
+class Evaluation:
+    """The metrics rows of a run, and the `auto` strategy's decision (record and table) when it ran."""
+
+    rows: list[dict]
+    auto_record: dict | None = None
+    auto_table: str | None = None
+
+
+def _train_kwargs(cfg: DictConfig, prepared: Prepared) -> dict:
+    """train_and_evaluate's settings shared by every strategy (the classical recipe, the classifier, the seed)."""
     classical_cfg = cfg.augment.classical
     classical = classical_transform(
-        train.image_shape, max_shift=classical_cfg.max_shift, max_rotation=classical_cfg.max_rotation
+        prepared.splits.train.image_shape, max_shift=classical_cfg.max_shift, max_rotation=classical_cfg.max_rotation
     )
     clf = cfg.classifier
+    return {
+        "classical": classical,
+        "seed": cfg.seed,
+        "batch_size": clf.batch_size,
+        "model_kwargs": {
+            "width": clf.width,
+            "lr": clf.lr,
+            "weight_decay": clf.weight_decay,
+            "synthetic_weight": cfg.augment.synthetic_weight,
+        },
+        "trainer_kwargs": _trainer_kwargs(cfg),
+    }
+
+
+def run_auto(
+    cfg: DictConfig, prepared: Prepared, bank: SyntheticBank, targets: dict[int, int], train_kwargs: dict
+) -> tuple[dict, dict, str]:
+    """Decide on folds of the training split, train the choice on all of it; (metrics row, record, table)."""
+    settings = AutoSettings.from_mapping(_section(cfg, "augment")["auto"], seed=cfg.seed)
+    confidences = None
+    if settings.min_confidences:
+        confidences = own_class_confidence(bank.images, bank.labels, feature_extractor(cfg, prepared))
+    epochs = cfg.classifier.epochs
+    result = auto_search(
+        prepared.splits.train,
+        bank,
+        targets,
+        settings=settings,
+        confidences=confidences,
+        epochs=epochs,
+        progress=log.info,
+        **train_kwargs,
+    )
+    choice = result.decision.chosen_candidate
+    log.info("auto: training the choice '%s' on the whole training split", result.decision.chosen)
+    row = fit_choice(choice, prepared.splits, bank, confidences, epochs=epochs, **train_kwargs)
+    record = decision_record(result, prepared.splits.train.class_names, row["fit_seconds"])
+    summary = {k: record[k] for k in ("chosen", "reference", "improved", "decision_seconds")}
+    row = {**row, "strategy": AUTO, "auto": {**summary, "settings": choice.to_json()}}
+    return row, record, decision_table(result, row["fit_seconds"])
+
+
+def evaluate(cfg: DictConfig, prepared: Prepared, bank: SyntheticBank | None) -> Evaluation:
+    """Train the classifier under every configured strategy and measure it on the test split."""
+    train_kwargs = _train_kwargs(cfg, prepared)
     # the quality gate may leave a class short of its target: use what the bank holds
     held = bank.counts() if bank is not None else []
     synthetic_counts = {c: min(n, held[c]) for c, n in prepared.targets.items()} if bank is not None else None
-    rows = []
+    out = Evaluation([])
     for strategy in cfg.augment.strategies:
         log.info("strategy %s, seed %d: training the classifier", strategy, cfg.seed)
-        row = train_and_evaluate(
-            strategy,
-            prepared.splits,
-            bank=bank if strategy in GAN_STRATEGIES else None,
-            synthetic_counts=synthetic_counts if strategy in GAN_STRATEGIES else None,
-            classical=classical,
-            seed=cfg.seed,
-            epochs=clf.epochs,
-            batch_size=clf.batch_size,
-            model_kwargs={
-                "width": clf.width,
-                "lr": clf.lr,
-                "weight_decay": clf.weight_decay,
-                "synthetic_weight": cfg.augment.synthetic_weight,
-            },
-            trainer_kwargs=_trainer_kwargs(cfg),
-        )
-        rows.append(row)
-    return rows
+        if strategy == AUTO:
+            row, out.auto_record, out.auto_table = run_auto(cfg, prepared, bank, synthetic_counts, train_kwargs)
+        else:
+            row = train_and_evaluate(
+                strategy,
+                prepared.splits,
+                bank=bank if strategy in GAN_STRATEGIES else None,
+                synthetic_counts=synthetic_counts if strategy in GAN_STRATEGIES else None,
+                epochs=cfg.classifier.epochs,
+                **train_kwargs,
+            )
+        out.rows.append(row)
+    return out
 
 
 def needs_gan(cfg: DictConfig) -> bool:
-    """Whether any configured strategy uses generated samples."""
-    return any(s in GAN_STRATEGIES for s in cfg.augment.strategies)
+    """Whether any configured strategy uses generated samples (auto may)."""
+    return any(s in (*GAN_STRATEGIES, AUTO) for s in cfg.augment.strategies)
 
 
 def synthetic_bank(cfg: DictConfig, prepared: Prepared) -> tuple[SyntheticBank, Path]:
@@ -263,11 +334,11 @@ def synthetic_bank(cfg: DictConfig, prepared: Prepared) -> tuple[SyntheticBank, 
     return generate(cfg, prepared, load_generator(directory, prepared)), directory
 
 
-def run_flow(cfg: DictConfig) -> tuple[list[dict], dict, dict | None]:
+def run_flow(cfg: DictConfig) -> tuple[Evaluation, dict, dict | None]:
     """The whole flow: prepare, train the GAN and sample it when a strategy needs it, evaluate.
 
-    Returns the metrics rows, where the stages' outputs are (data_dir, gan_dir, bank_dir), and the
-    bank's sample-quality report when `quality.enabled`.
+    Returns the evaluation (metrics rows, auto decision), where the stages' outputs are (data_dir,
+    gan_dir, bank_dir), and the bank's sample-quality report when `quality.enabled`.
     """
     prepared = prepare(cfg)
     artifacts = {"data_dir": str(prepared.directory)}

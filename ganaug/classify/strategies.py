@@ -26,6 +26,8 @@ from ganaug.synth.mixing import MixedDataset, balanced_sampler
 CLASSICAL_STRATEGIES = ("none", "oversample", "reweight", "classical")
 GAN_STRATEGIES = ("gan", "gan+classical")
 STRATEGIES = CLASSICAL_STRATEGIES + GAN_STRATEGIES
+# The strategy that chooses among the others on held-back training data (ganaug.auto), then trains one.
+AUTO = "auto"
 
 
 @dataclass

@@ -171,12 +171,28 @@ class ClassicalConfig:
 
 
 @dataclass
+class AutoConfig:
+    """The `auto` strategy's search (ganaug.auto.AutoSettings; its splits are seeded by the run's seed)."""
+
+    baselines: list[str] = field(default_factory=lambda: ["none", "oversample", "reweight", "classical"])
+    amounts: list[float] = field(default_factory=lambda: [0.1, 0.3, 1.0])
+    min_confidences: list[float] = field(default_factory=lambda: [0.9])
+    synthetic_weights: list[float] = field(default_factory=lambda: [0.5])
+    per_class: bool = True
+    folds: int = 3
+    repeats: int = 1
+    margin: float = 1.0
+    proxy_epochs: int | None = 10
+
+
+@dataclass
 class AugmentConfig:
     """Which strategies a run evaluates, and their settings."""
 
     strategies: list[str] = MISSING
     classical: ClassicalConfig = field(default_factory=ClassicalConfig)
     synthetic_weight: float = 1.0
+    auto: AutoConfig = field(default_factory=AutoConfig)
 
 
 @dataclass

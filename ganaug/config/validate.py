@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from ganaug.classify.strategies import STRATEGIES
+from ganaug.auto.search import AutoSettings
+from ganaug.classify.strategies import AUTO, STRATEGIES
 from ganaug.data.imbalance import PROFILES, TARGET_MODES
 from ganaug.errors import GanaugError
 from ganaug.gan.training import CLASS_BALANCE, CONDITION_ON
@@ -30,10 +31,16 @@ def _fraction(key: str, value: float) -> None:
 
 def validate(cfg: DictConfig) -> None:
     """Raise GanaugError naming the first config value that cannot work, and what to use instead."""
+    known = (*STRATEGIES, AUTO)
     for strategy in cfg.augment.strategies:
-        _one_of("augment.strategies", strategy, STRATEGIES)
+        _one_of("augment.strategies", strategy, known)
     if not cfg.augment.strategies:
-        raise GanaugError(f"augment.strategies is empty; name at least one of: {', '.join(STRATEGIES)}")
+        raise GanaugError(f"augment.strategies is empty; name at least one of: {', '.join(known)}")
+    if AUTO in cfg.augment.strategies:
+        try:
+            AutoSettings.from_mapping(OmegaConf.to_container(cfg.augment.auto, resolve=True))
+        except GanaugError as exc:
+            raise GanaugError(f"augment.auto: {exc}") from None
     for key in ("val_fraction", "test_fraction"):
         if key in cfg.data:
             _fraction(f"data.{key}", cfg.data[key])

@@ -54,6 +54,22 @@ def _resolve_threshold(
     return near_copy_threshold(heldout if heldout is not None else train, train, quantile)
 
 
+def own_class_confidence(
+    images: torch.Tensor | np.ndarray, labels: torch.Tensor | np.ndarray, extractor: FeatureExtractor
+) -> np.ndarray:
+    """The probability the domain classifier gives each sample's intended class, float64 (N,).
+
+    Works `CHUNK` samples at a time, so a memory-mapped bank is never read into memory at once.
+    """
+    labels = np.array(labels, dtype=np.int64).reshape(-1)
+    out = np.zeros(len(labels), dtype=np.float64)
+    for start in range(0, len(labels), CHUNK):
+        batch = torch.from_numpy(np.array(images[start : start + CHUNK]))
+        _, probs = extractor.embed(batch)
+        out[start : start + len(batch)] = probs[torch.arange(len(batch)), labels[start : start + len(batch)]].numpy()
+    return out
+
+
 def gate_samples(
     images: torch.Tensor | np.ndarray,
     labels: torch.Tensor | np.ndarray,
@@ -69,20 +85,15 @@ def gate_samples(
     """
     if not 0.0 <= min_confidence <= 1.0:
         raise GanaugError(f"min_confidence={min_confidence}: a probability, must lie in [0, 1]")
-    labels = np.array(labels, dtype=np.int64)
-    low = np.zeros(len(labels), dtype=bool)
-    copy = np.zeros(len(labels), dtype=bool)
-    for start in range(0, len(labels), CHUNK):
-        batch = torch.from_numpy(np.array(images[start : start + CHUNK]))
-        _, probs = extractor.embed(batch)
-        own = probs[torch.arange(len(batch)), torch.from_numpy(labels[start : start + len(batch)])]
-        confident = own.numpy() >= min_confidence
-        low[start : start + len(batch)] = ~confident
-        if near_copy_threshold is not None and confident.any():
-            distances = pixel_distance_to_train(batch[torch.from_numpy(confident)], train).numpy()
-            flags = np.zeros(len(batch), dtype=bool)
-            flags[confident] = distances <= near_copy_threshold
-            copy[start : start + len(batch)] = flags
+    low = own_class_confidence(images, labels, extractor) < min_confidence
+    copy = np.zeros(len(low), dtype=bool)
+    if near_copy_threshold is not None:
+        for start in range(0, len(low), CHUNK):
+            confident = ~low[start : start + CHUNK]
+            if confident.any():
+                batch = torch.from_numpy(np.array(images[start : start + CHUNK]))[torch.from_numpy(confident)]
+                distances = pixel_distance_to_train(batch, train).numpy()
+                copy[start : start + CHUNK][confident] = distances <= near_copy_threshold
     return low, copy
 
 

@@ -13,7 +13,7 @@ from ganaug.apps.summarize import summarize
 from ganaug.errors import GanaugError
 from ganaug.fileio import atomic_path
 from ganaug.report import artifacts, figures
-from ganaug.report.compare import compare, upper_bound
+from ganaug.report.compare import AUTO, compare, upper_bound
 from ganaug.report.markdown import GroupReport, render
 from ganaug.report.runs import Configuration, Job, group_jobs, load_jobs
 
@@ -167,6 +167,7 @@ def _group_reports(groups: dict[Configuration, list[Job]]) -> list[GroupReport]:
             jobs=len(jobs),
             summary=summaries[config],
             comparison=compare(summaries[config], upper),
+            auto=compare(summaries[config], upper, candidate=AUTO),
             upper_label=upper_config.label if upper_config else None,
             class_labels=labels,
             rarest=rarest_classes(counts, rows, config.profile, len(labels)),

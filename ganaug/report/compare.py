@@ -15,13 +15,15 @@ from ganaug.classify.strategies import CLASSICAL_STRATEGIES
 
 HEADLINE = "balanced_accuracy"
 CANDIDATE = "gan+classical"
+AUTO = "auto"
 UPPER_BOUND_STRATEGY = "none"
 
 
 @dataclass
 class Comparison:
-    """gan+classical against the best classical strategy (and the upper bound when there is one)."""
+    """A candidate (gan+classical, or auto) against the best classical strategy (and the upper bound)."""
 
+    name: str
     candidate: float
     candidate_std: float
     candidate_runs: int
@@ -59,6 +61,14 @@ class Comparison:
         return "within"
 
     @property
+    def never_worse(self) -> bool | None:
+        """auto's promise: not below the best classical strategy by more than one standard deviation
+        (the larger of the two); None when untestable."""
+        if not self.testable:
+            return None
+        return self.difference >= -max(self.candidate_std, self.best_std)
+
+    @property
     def room(self) -> float | None:
         """Upper bound minus the best classical strategy (what is left to close)."""
         return None if self.upper is None else self.upper - self.best_mean
@@ -81,18 +91,19 @@ def upper_bound(summary: Sequence[dict]) -> dict | None:
     return _by_strategy(summary).get(UPPER_BOUND_STRATEGY)
 
 
-def compare(summary: Sequence[dict], upper: dict | None = None) -> Comparison | None:
-    """Compare gan+classical with the best classical strategy of one group; None when either is missing.
+def compare(summary: Sequence[dict], upper: dict | None = None, candidate: str = CANDIDATE) -> Comparison | None:
+    """Compare `candidate` with the best classical strategy of one group; None when either is missing.
 
     `summary` is `ganaug.apps.summarize.summarize` output; `upper` the upper bound's entry.
     """
     entries = _by_strategy(summary)
     classical = [entries[s] for s in CLASSICAL_STRATEGIES if s in entries]
-    if CANDIDATE not in entries or not classical:
+    if candidate not in entries or not classical:
         return None
     best = max(classical, key=lambda s: s[HEADLINE])
-    cand = entries[CANDIDATE]
+    cand = entries[candidate]
     return Comparison(
+        name=candidate,
         candidate=cand[HEADLINE],
         candidate_std=cand[f"{HEADLINE}_std"],
         candidate_runs=cand[f"{HEADLINE}_n"],

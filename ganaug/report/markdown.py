@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ganaug.apps.summarize import format_mean_std, mean_std
 from ganaug.classify.strategies import CLASSICAL_STRATEGIES
-from ganaug.report.compare import CANDIDATE, Comparison
+from ganaug.report.compare import AUTO, CANDIDATE, Comparison
 from ganaug.report.runs import Configuration
 
 MIN_SEEDS = 5
@@ -42,6 +42,7 @@ class GroupReport:
     class_labels: list[str]
     rarest: list[int]
     quality: list[dict] = field(default_factory=list)
+    auto: Comparison | None = None
     figures: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -68,6 +69,20 @@ def verdict_sentence(c: Comparison | None) -> str:
                     "deviation; run more seeds.",
     }[c.verdict]
     return head + tail
+
+
+def auto_sentence(c: Comparison) -> str:
+    """`auto` against the best classical strategy: is it ever below it by more than one standard deviation?"""
+    head = (
+        f"`{AUTO}` {_pm(c.candidate, c.candidate_std)} vs `{c.best}` {_pm(c.best_mean, c.best_std)} "
+        f"(best classical): difference {c.difference:+.4f}, one standard deviation "
+        f"{max(c.candidate_std, c.best_std):.4f}. "
+    )
+    if c.never_worse is None:
+        return head + "**Not tested**: fewer than two seeds."
+    if c.never_worse:
+        return head + f"`{AUTO}` is not below the best classical strategy by more than one standard deviation."
+    return head + f"**`{AUTO}` is below the best classical strategy by more than one standard deviation.**"
 
 
 def gap_sentence(c: Comparison | None, upper_label: str | None) -> str:
@@ -133,6 +148,8 @@ def _section(report: GroupReport) -> list[str]:
     if not report.config.is_balanced_reference or report.comparison is not None:
         out += ["### gan+classical against the best classical strategy", "",
                 verdict_sentence(report.comparison), "", gap_sentence(report.comparison, report.upper_label), ""]
+    if report.auto is not None:
+        out += ["### auto against the best classical strategy", "", auto_sentence(report.auto), ""]
     if report.rarest:
         out += ["### Recall of the rarest classes", "",
                 rarest_table(report.summary, report.rarest, report.class_labels), ""]
@@ -161,6 +178,8 @@ def render(sweep_dir: Path, reports: Sequence[GroupReport], jobs: int, with_figu
         out += [f"No configuration holds both `{CANDIDATE}` and a classical strategy: nothing to compare.", ""]
     for r in compared:
         out += [f"- **{r.config.label}**: {verdict_sentence(r.comparison)} {gap_sentence(r.comparison, r.upper_label)}"]
+        if r.auto is not None:
+            out += [f"  {auto_sentence(r.auto)}"]
     out.append("")
     for r in reports:
         out += _section(r)

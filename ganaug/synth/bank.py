@@ -177,6 +177,19 @@ class SyntheticBank:
             )
         return np.flatnonzero(self._labels == int(cls))
 
+    def subset(self, positions: np.ndarray | list[int]) -> SyntheticBank:
+        """The samples at `positions` as an in-memory bank (same folder, class names and source).
+
+        For picking a small part of a bank (a gate's survivors): the chosen images are copied out of
+        the memory map.
+        """
+        idx = np.asarray(positions, dtype=np.int64).reshape(-1)
+        if len(idx) and (idx.min() < 0 or idx.max() >= len(self)):
+            raise GanaugError(f"bank positions must lie in 0..{len(self) - 1}; pick positions inside the bank")
+        return SyntheticBank(
+            self.directory, np.asarray(self.images[idx]), self.labels[idx], self.class_names, self.source
+        )
+
     def __len__(self) -> int:
         return len(self._labels)
 

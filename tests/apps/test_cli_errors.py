@@ -33,6 +33,8 @@ def _assert_clean_failure(proc, tmp_path: Path, *needles: str) -> None:
         (["imbalance.minority.classes=[42]"], ["42"]),
         (["augment.strategies=[none,mixup]"], ["mixup"]),
         (["imbalance.ratio=0.5"], ["imbalance.ratio"]),
+        (["augment=auto", "augment.auto.amounts=[0]"], ["augment.auto", "amounts"]),
+        (["augment=auto", "augment.auto.baselines=[gan]"], ["augment.auto", "baselines"]),
     ],
 )
 def test_bad_input_fails_in_one_line(tmp_path: Path, args: list[str], needles: list[str]) -> None:

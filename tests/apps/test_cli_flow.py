@@ -105,3 +105,22 @@ def test_quality_gate_and_report(tmp_path: Path) -> None:
     assert totals["kept"] == read_metrics(tmp_path / "run")[0]["synthetic_size"]
     assert {"dropped_low_confidence", "dropped_near_copy"} <= set(totals)
     assert list((tmp_path / "cache").glob("extractor-*"))
+
+
+def test_auto_decides_on_folds_and_writes_its_decision(tmp_path: Path) -> None:
+    proc = run_cli(["experiment=quick", "augment=auto", "augment.auto.folds=2", "augment.auto.amounts=[0.3,1.0]",
+                    "augment.auto.baselines=[oversample,classical]", "augment.auto.min_confidences=[0.2]",
+                    "quality.extractor.epochs=2", f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = read_metrics(tmp_path / "run")
+    _check_rows(rows, ["auto"], seed=0, num_classes=10)
+    decision = json.loads((tmp_path / "run" / "auto.json").read_text())
+    assert rows[0]["auto"]["chosen"] == decision["chosen"] and decision["reference"] in ("oversample", "classical")
+    names = [c["name"] for c in decision["candidates"]]
+    assert names[:4] == ["oversample", "classical", "gan+classical 30%", "gan+classical 100%"]
+    assert all(len(c["split_balanced_accuracy"]) == 2 for c in decision["candidates"])
+    assert decision["trainings"] == 2 * len(names) and decision["decision_seconds"] > 0
+    assert decision["verdict"] in proc.stdout
+    used = decision["chosen_settings"]
+    expected_synthetic = sum(used["synthetic_counts"].values()) if used["strategy"] == "gan+classical" else 0
+    assert rows[0]["synthetic_size"] <= expected_synthetic

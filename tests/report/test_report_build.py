@@ -179,3 +179,14 @@ def test_corrupt_cached_files_become_notes(tmp_path: Path) -> None:
     text = build_report(tmp_path / "sweep").read_text()
     assert "no sample grid:" in text and "bank.json: not valid JSON" in text
     assert "curves-" in text
+
+
+def test_auto_rows_get_their_own_verdict(tmp_path: Path) -> None:
+    for seed in range(3):
+        rows = [row("classical", seed, [0.90, 0.92, 0.94][seed]), row("gan+classical", seed, 0.93),
+                row("auto", seed, [0.91, 0.92, 0.93][seed])]
+        write_job(tmp_path / "sweep" / str(seed), rows, overrides=[f"seed={seed}"])
+    text = build_report(tmp_path / "sweep", with_figures=False).read_text()
+    assert "### auto against the best classical strategy" in text
+    assert "`auto` 0.9200 ± 0.0100 vs `classical` 0.9200 ± 0.0200 (best classical): difference +0.0000" in text
+    assert "is not below the best classical strategy by more than one standard deviation" in text

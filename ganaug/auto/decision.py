@@ -1,0 +1,205 @@
+"""Choosing between candidates scored on the same held-back splits, accounting for their noise.
+
+Every candidate is scored on every split; a candidate is compared with the reference (the best
+baseline) by the paired differences of their scores split by split, which cancels the variation that
+comes from the split itself. It is chosen over the reference only when its mean gain is positive and
+larger than `margin` times the standard error of that mean: a win within the noise is no win.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from ganaug.auto.splits import HoldoutSplit
+from ganaug.errors import GanaugError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Score:
+    """A candidate's result on one split: balanced accuracy and recall per class id (None: class absent)."""
+
+    balanced_accuracy: float
+    per_class_recall: tuple[float | None, ...] = ()
+
+
+@dataclass(frozen=True)
+class Gain:
+    """The paired difference of two candidates' scores: mean over splits and the standard error of the mean."""
+
+    mean: float
+    uncertainty: float
+    n: int
+
+    def beats(self, margin: float) -> bool:
+        """True when the gain is positive and exceeds `margin` standard errors."""
+        return self.n > 0 and self.mean > 0 and self.mean > margin * self.uncertainty
+
+
+def paired_gain(values: Sequence[float | None], reference: Sequence[float | None]) -> Gain:
+    """Mean and standard error of `values[s] - reference[s]` over the splits where both exist.
+
+    One usable split gives an infinite uncertainty (nothing is known about the noise); none gives n=0.
+    """
+    diffs = [v - r for v, r in zip(values, reference, strict=True) if v is not None and r is not None]
+    n = len(diffs)
+    if n == 0:
+        return Gain(0.0, math.inf, 0)
+    mean = sum(diffs) / n
+    if n == 1:
+        return Gain(mean, math.inf, 1)
+    variance = sum((d - mean) ** 2 for d in diffs) / (n - 1)
+    return Gain(mean, math.sqrt(variance / n), n)
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    mean = sum(values) / len(values)
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
+    return mean, std
+
+
+@dataclass
+class CandidateResult:
+    """One candidate's scores over the splits and its gain over the reference."""
+
+    name: str
+    scores: list[Score]
+    gain: Gain
+    chosen: bool = False
+
+    @property
+    def mean(self) -> float:
+        """Mean balanced accuracy over the splits."""
+        return _mean_std([s.balanced_accuracy for s in self.scores])[0]
+
+    @property
+    def std(self) -> float:
+        """Standard deviation of the balanced accuracy over the splits."""
+        return _mean_std([s.balanced_accuracy for s in self.scores])[1]
+
+    def to_json(self) -> dict:
+        """A JSON-ready summary (infinite uncertainty written as null)."""
+        return {
+            "name": self.name,
+            "balanced_accuracy_mean": self.mean,
+            "balanced_accuracy_std": self.std,
+            "gain": self.gain.mean,
+            "gain_uncertainty": None if math.isinf(self.gain.uncertainty) else self.gain.uncertainty,
+            "chosen": self.chosen,
+            "split_balanced_accuracy": [s.balanced_accuracy for s in self.scores],
+        }
+
+
+@dataclass
+class Decision(Generic[T]):
+    """The outcome: the reference (best baseline), the chosen candidate and every candidate's result."""
+
+    reference: str
+    chosen: str
+    margin: float
+    results: dict[str, CandidateResult]
+    candidates: dict[str, T] = field(repr=False)
+
+    @property
+    def chosen_candidate(self) -> T:
+        """The chosen candidate's value (what the caller trains the final model with)."""
+        return self.candidates[self.chosen]
+
+    @property
+    def improved(self) -> bool:
+        """Whether a candidate beat the reference by more than its uncertainty."""
+        return self.chosen != self.reference
+
+
+def score_candidates(
+    candidates: Mapping[str, T], score: Callable[[T, HoldoutSplit], Score], splits: Sequence[HoldoutSplit]
+) -> dict[str, list[Score]]:
+    """Call `score(candidate, split)` for every candidate on every split, in order."""
+    if not splits:
+        raise GanaugError("no splits to score candidates on; make them with stratified_folds(labels)")
+    out = {}
+    for name, candidate in candidates.items():
+        results = [score(candidate, split) for split in splits]
+        bad = [r for r in results if not isinstance(r, Score)]
+        if bad:
+            raise GanaugError(f"the score callable returned {type(bad[0]).__name__} for '{name}'; return a Score")
+        out[name] = results
+    return out
+
+
+def decide(
+    scores: Mapping[str, Sequence[Score]], candidates: Mapping[str, T], baselines: Sequence[str], margin: float = 1.0
+) -> Decision[T]:
+    """The best baseline by mean balanced accuracy is the reference; the candidate with the largest gain
+    that beats it by more than `margin` standard errors is chosen, else the reference itself."""
+    if not baselines:
+        raise GanaugError("no baselines to compare candidates with; name at least one (e.g. 'classical')")
+    missing = sorted(set(baselines) - set(scores))
+    if missing:
+        raise GanaugError(f"baselines {missing} have no scores; score every baseline with the candidates")
+    if margin < 0:
+        raise GanaugError(f"margin={margin}: the number of standard errors a win must exceed must be >= 0")
+
+    def mean(name: str) -> float:
+        return _mean_std([s.balanced_accuracy for s in scores[name]])[0]
+
+    reference = max(baselines, key=mean)
+    ref = [s.balanced_accuracy for s in scores[reference]]
+    results = {
+        name: CandidateResult(name, list(values), paired_gain([s.balanced_accuracy for s in values], ref))
+        for name, values in scores.items()
+    }
+    winners = [r for name, r in results.items() if name not in baselines and r.gain.beats(margin)]
+    chosen = max(winners, key=lambda r: r.gain.mean).name if winners else reference
+    results[chosen].chosen = True
+    return Decision(reference, chosen, margin, results, dict(candidates))
+
+
+def choose(
+    candidates: Mapping[str, T],
+    score: Callable[[T, HoldoutSplit], Score],
+    splits: Sequence[HoldoutSplit],
+    baselines: Sequence[str],
+    margin: float = 1.0,
+) -> Decision[T]:
+    """Score every candidate (baselines included, by name) on every split and decide (see `decide`).
+
+    For users with their own classifier: `score(candidate, split)` trains on `split.fit`, scores on
+    `split.holdout` and returns a Score; the candidates can be any values it understands.
+    """
+    unknown = sorted(set(baselines) - set(candidates))
+    if unknown:
+        raise GanaugError(f"baselines {unknown} are not among the candidates {sorted(candidates)}; add them")
+    return decide(score_candidates(candidates, score, splits), candidates, baselines, margin)
+
+
+def per_class_gains(
+    scores: Mapping[str, Sequence[Score]], reference: str, options: Sequence[str], class_id: int
+) -> dict[str, Gain]:
+    """Each option's paired gain in class `class_id`'s recall over the reference."""
+
+    def recall(name: str) -> list[float | None]:
+        return [s.per_class_recall[class_id] if class_id < len(s.per_class_recall) else None for s in scores[name]]
+
+    return {name: paired_gain(recall(name), recall(reference)) for name in options}
+
+
+def best_option_per_class(
+    scores: Mapping[str, Sequence[Score]],
+    reference: str,
+    options: Sequence[str],
+    classes: Sequence[int],
+    margin: float = 1.0,
+) -> dict[int, str | None]:
+    """For each class, the option whose gain in that class's recall is largest and beats its uncertainty
+    by `margin` standard errors; None (keep the reference's treatment of that class) when none does."""
+    chosen: dict[int, str | None] = {}
+    for c in classes:
+        gains = per_class_gains(scores, reference, options, c)
+        winners = [name for name, g in gains.items() if g.beats(margin)]
+        chosen[c] = max(winners, key=lambda name: gains[name].mean) if winners else None
+    return chosen

@@ -1,0 +1,227 @@
+"""The `auto` strategy's search: which augmentation the reference classifier trains with on this data.
+
+Candidates are scored with a cheaper proxy (fewer epochs) on stratified folds of the training split:
+1. the baselines (classical strategies) and `gan+classical` with each amount of synthetic data (a
+   fraction of every minority class's target count);
+2. per class, the amount whose gain in that class's recall beats its uncertainty (zero otherwise),
+   as one more candidate;
+3. the best `gan+classical` candidate so far with each quality-gate threshold and each loss weight
+   of synthetic samples.
+The best baseline is the reference; a candidate replaces it only by beating it by more than `margin`
+standard errors of the paired gain (`decision.decide`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ganaug.auto.decision import Decision, Score, best_option_per_class, decide, score_candidates
+from ganaug.auto.splits import HoldoutSplit, stratified_folds
+from ganaug.classify.strategies import CLASSICAL_STRATEGIES, train_and_evaluate
+from ganaug.data.dataset import DatasetSplits, ImageDataset
+from ganaug.errors import GanaugError
+from ganaug.synth.bank import SyntheticBank
+
+GAN_BASE = "gan+classical"
+
+
+@dataclass(frozen=True)
+class AugmentChoice:
+    """What one candidate trains with: a strategy, and for gan+classical its synthetic data settings.
+
+    `synthetic_counts[c]` samples of minority class c (0 allowed), drawn only from bank samples whose
+    own-class confidence is at least `min_confidence` (None: no gate), each weighted `synthetic_weight`
+    in the loss.
+    """
+
+    strategy: str
+    synthetic_counts: dict[int, int] = field(default_factory=dict)
+    min_confidence: float | None = None
+    synthetic_weight: float = 1.0
+
+    def to_json(self) -> dict:
+        """A JSON-ready form (class ids as strings, as JSON keys are)."""
+        return {
+            "strategy": self.strategy,
+            "synthetic_counts": {str(c): n for c, n in sorted(self.synthetic_counts.items())},
+            "min_confidence": self.min_confidence,
+            "synthetic_weight": self.synthetic_weight,
+        }
+
+
+@dataclass(frozen=True)
+class AutoSettings:
+    """The search's candidates, splits and decision rule (see the module docstring).
+
+    `proxy_epochs` is the candidates' training length (at most the final training's; None: the same).
+    """
+
+    baselines: tuple[str, ...] = CLASSICAL_STRATEGIES
+    amounts: tuple[float, ...] = (0.1, 0.3, 1.0)
+    min_confidences: tuple[float, ...] = (0.9,)
+    synthetic_weights: tuple[float, ...] = (0.5,)
+    per_class: bool = True
+    folds: int = 3
+    repeats: int = 1
+    margin: float = 1.0
+    proxy_epochs: int | None = 10
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        bad = sorted(set(self.baselines) - set(CLASSICAL_STRATEGIES))
+        if bad or not self.baselines:
+            raise GanaugError(
+                f"auto baselines {list(self.baselines)}: name one or more of {', '.join(CLASSICAL_STRATEGIES)}"
+            )
+        if not self.amounts or any(not 0 < a <= 1 for a in self.amounts):
+            raise GanaugError(f"auto amounts {list(self.amounts)}: fractions of the target count, each in (0, 1]")
+        if any(not 0 <= t <= 1 for t in self.min_confidences):
+            raise GanaugError(f"auto min_confidences {list(self.min_confidences)}: probabilities in [0, 1]")
+        if any(w < 0 for w in self.synthetic_weights):
+            raise GanaugError(f"auto synthetic_weights {list(self.synthetic_weights)}: weights must be >= 0")
+        if self.proxy_epochs is not None and self.proxy_epochs < 1:
+            raise GanaugError(f"auto proxy_epochs={self.proxy_epochs}: at least 1, or null for the full epochs")
+        if self.folds < 2 or self.repeats < 1 or self.margin < 0:
+            raise GanaugError(
+                f"auto folds={self.folds}, repeats={self.repeats}, margin={self.margin}: "
+                "need folds >= 2, repeats >= 1 and margin >= 0"
+            )
+
+    @classmethod
+    def from_mapping(cls, values: Mapping, seed: int = 0) -> AutoSettings:
+        """Settings from a config mapping (lists become tuples), seeded by the run's seed."""
+        return cls(**{k: tuple(v) if isinstance(v, list | tuple) else v for k, v in values.items()}, seed=seed)
+
+
+@dataclass
+class AutoResult:
+    """The decision, the per-class amounts found in stage 2, and what the search cost."""
+
+    decision: Decision[AugmentChoice]
+    per_class: dict[int, str | None]
+    seconds: float
+    trainings: int
+    proxy_epochs: int
+
+
+def scaled_counts(targets: Mapping[int, int], fraction: float) -> dict[int, int]:
+    """Each class's target count times `fraction`, rounded (at least 1 where the target is positive)."""
+    return {c: max(1, round(n * fraction)) if n > 0 else 0 for c, n in targets.items()}
+
+
+def gated_bank(bank: SyntheticBank, confidences: np.ndarray | None, min_confidence: float | None) -> SyntheticBank:
+    """The bank restricted to samples whose own-class confidence reaches `min_confidence` (None: all)."""
+    if min_confidence is None:
+        return bank
+    if confidences is None or len(confidences) != len(bank):
+        raise GanaugError("a gated candidate needs one own-class confidence per bank sample; pass confidences")
+    return bank.subset(np.flatnonzero(confidences >= min_confidence))
+
+
+def fit_choice(
+    choice: AugmentChoice,
+    splits: DatasetSplits,
+    bank: SyntheticBank | None,
+    confidences: np.ndarray | None = None,
+    **train_kwargs,
+) -> dict:
+    """Train and score the reference classifier with `choice` (train_and_evaluate's metrics dict).
+
+    Counts above what the (gated) bank holds for a class are capped to it. `train_kwargs` go to
+    train_and_evaluate (classical, seed, epochs, batch_size, model_kwargs, trainer_kwargs).
+    """
+    if choice.strategy != GAN_BASE:
+        return train_and_evaluate(choice.strategy, splits, **train_kwargs)
+    if bank is None:
+        raise GanaugError("a gan+classical candidate needs the synthetic bank; generate one first")
+    source = gated_bank(bank, confidences, choice.min_confidence)
+    held = source.counts()
+    counts = {c: min(n, held[c]) for c, n in choice.synthetic_counts.items()}
+    model_kwargs = {**train_kwargs.pop("model_kwargs", {}), "synthetic_weight": choice.synthetic_weight}
+    return train_and_evaluate(
+        GAN_BASE, splits, bank=source, synthetic_counts=counts, model_kwargs=model_kwargs, **train_kwargs
+    )
+
+
+def _split_data(train: ImageDataset, split: HoldoutSplit) -> DatasetSplits:
+    return DatasetSplits(train.subset(split.fit), train.subset([]), train.subset(split.holdout))
+
+
+def auto_search(
+    train: ImageDataset,
+    bank: SyntheticBank,
+    targets: Mapping[int, int],
+    *,
+    settings: AutoSettings = AutoSettings(),
+    confidences: np.ndarray | None = None,
+    epochs: int = 30,
+    progress: Callable[[str], None] | None = None,
+    **train_kwargs,
+) -> AutoResult:
+    """Run the staged search on `train` and decide; `train_kwargs` go to train_and_evaluate.
+
+    `targets` are the minority classes' full synthetic counts (the bank holds at least these, unless
+    a gate left a class short); `confidences` the bank samples' own-class confidences, needed when
+    `settings.min_confidences` is not empty.
+    """
+    if settings.min_confidences and confidences is None:
+        raise GanaugError(
+            "auto min_confidences need the bank samples' own-class confidences; pass confidences= "
+            "(ganaug.quality.gate.own_class_confidence) or set min_confidences to ()"
+        )
+    start = time.perf_counter()
+    splits = stratified_folds(train.labels, settings.folds, settings.repeats, settings.seed)
+    proxy = min(settings.proxy_epochs or epochs, epochs)
+    trainings = 0
+
+    def score(choice: AugmentChoice, split: HoldoutSplit) -> Score:
+        nonlocal trainings
+        trainings += 1
+        if progress is not None:
+            progress(f"auto: {describe(choice)}, split {split.index + 1}/{len(splits)}")
+        row = fit_choice(choice, _split_data(train, split), bank, confidences, epochs=proxy, **dict(train_kwargs))
+        return Score(row["balanced_accuracy"], tuple(row["per_class_recall"]))
+
+    candidates: dict[str, AugmentChoice] = {name: AugmentChoice(name) for name in settings.baselines}
+    amounts = {f"{GAN_BASE} {a:.0%}": AugmentChoice(GAN_BASE, scaled_counts(targets, a)) for a in settings.amounts}
+    candidates.update(amounts)
+    scores = score_candidates(candidates, score, splits)
+    reference = max(settings.baselines, key=lambda name: np.mean([s.balanced_accuracy for s in scores[name]]))
+
+    def add(new: dict[str, AugmentChoice]) -> None:
+        fresh = {k: v for k, v in new.items() if k not in candidates and v not in candidates.values()}
+        candidates.update(fresh)
+        scores.update(score_candidates(fresh, score, splits))
+
+    per_class: dict[int, str | None] = {}
+    if settings.per_class:
+        per_class = best_option_per_class(scores, reference, list(amounts), sorted(targets), settings.margin)
+        counts = {c: amounts[name].synthetic_counts[c] if name else 0 for c, name in per_class.items()}
+        if any(counts.values()):
+            add({f"{GAN_BASE} per class": AugmentChoice(GAN_BASE, counts)})
+    gan_names = [name for name, c in candidates.items() if c.strategy == GAN_BASE]
+    best_name = max(gan_names, key=lambda name: np.mean([s.balanced_accuracy for s in scores[name]]))
+    best = candidates[best_name]
+    variants = {f"{best_name} gate {t:g}": replace(best, min_confidence=t) for t in settings.min_confidences}
+    variants.update(
+        {f"{best_name} weight {w:g}": replace(best, synthetic_weight=w) for w in settings.synthetic_weights}
+    )
+    add(variants)
+    decision = decide(scores, candidates, settings.baselines, settings.margin)
+    return AutoResult(decision, per_class, time.perf_counter() - start, trainings, proxy)
+
+
+def describe(choice: AugmentChoice) -> str:
+    """A short name for a candidate (the name it was given where it has one)."""
+    if choice.strategy != GAN_BASE:
+        return choice.strategy
+    parts = [GAN_BASE, f"{sum(choice.synthetic_counts.values())} synthetic"]
+    if choice.min_confidence is not None:
+        parts.append(f"gate {choice.min_confidence:g}")
+    if choice.synthetic_weight != 1.0:
+        parts.append(f"weight {choice.synthetic_weight:g}")
+    return " ".join(parts)

@@ -1,0 +1,109 @@
+"""The decision rule on cases with known answers: clearly better, clearly worse, ties within noise."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from ganaug.auto.decision import Score, best_option_per_class, choose, decide, paired_gain
+from ganaug.auto.splits import stratified_folds
+from ganaug.errors import GanaugError
+
+
+def scores(*values: float) -> list[Score]:
+    return [Score(v) for v in values]
+
+
+BASE = scores(0.80, 0.82, 0.78)
+
+
+def test_paired_gain_known_values():
+    g = paired_gain([0.9, 0.8, 0.7], [0.8, 0.7, 0.6])
+    assert g.mean == pytest.approx(0.1) and g.uncertainty == pytest.approx(0.0) and g.n == 3
+    g = paired_gain([0.3, 0.5], [0.2, 0.2])
+    assert g.mean == pytest.approx(0.2) and g.uncertainty == pytest.approx(0.1)  # std 0.1414 / sqrt(2)
+    assert paired_gain([0.5, None], [0.4, 0.4]).uncertainty == math.inf
+    assert paired_gain([None], [0.4]).n == 0
+
+
+def test_a_clearly_better_candidate_is_chosen():
+    d = decide({"classical": BASE, "gan": scores(0.86, 0.87, 0.85)}, {"classical": 0, "gan": 1}, ["classical"])
+    assert d.reference == "classical" and d.chosen == "gan" and d.improved and d.chosen_candidate == 1
+    assert d.results["gan"].chosen and not d.results["classical"].chosen
+
+
+def test_a_clearly_worse_candidate_is_not_chosen():
+    d = decide({"classical": BASE, "gan": scores(0.70, 0.72, 0.69)}, {}, ["classical"])
+    assert d.chosen == "classical" and not d.improved
+    assert d.results["gan"].gain.mean < 0
+
+
+def test_a_tie_within_noise_keeps_the_reference():
+    # gains +0.02, -0.015, +0.01: mean +0.005, standard error about 0.010
+    d = decide({"classical": BASE, "gan": scores(0.82, 0.805, 0.79)}, {}, ["classical"])
+    assert d.chosen == "classical"
+    assert 0 < d.results["gan"].gain.mean < d.results["gan"].gain.uncertainty
+
+
+def test_pairing_cancels_split_to_split_variation():
+    # the splits differ by 30 points, the candidate is 1 point better on every one of them
+    base = scores(0.60, 0.90, 0.75)
+    d = decide({"classical": base, "gan": scores(0.61, 0.911, 0.759)}, {}, ["classical"])
+    assert d.chosen == "gan"
+    assert d.results["gan"].std > 0.1  # unpaired, the gain would be lost in this spread
+
+
+def test_the_best_baseline_is_the_reference_and_the_largest_significant_gain_wins():
+    s = {
+        "none": scores(0.70, 0.71, 0.69),
+        "classical": BASE,
+        "small": scores(0.75, 0.76, 0.74),  # beats none, not classical
+        "good": scores(0.84, 0.85, 0.83),
+        "better": scores(0.88, 0.89, 0.87),
+    }
+    d = decide(s, {}, ["none", "classical"])
+    assert d.reference == "classical" and d.chosen == "better"
+
+
+def test_margin_sets_how_many_standard_errors_a_win_needs():
+    s = {"classical": BASE, "gan": scores(0.83, 0.82, 0.79)}  # gains .03, 0, .01: mean .0133, se .0088
+    assert decide(s, {}, ["classical"], margin=1.0).chosen == "gan"
+    assert decide(s, {}, ["classical"], margin=2.0).chosen == "classical"
+
+
+def test_bad_decisions_inputs_are_refused():
+    with pytest.raises(GanaugError, match="baselines"):
+        decide({"gan": BASE}, {}, ["classical"])
+    with pytest.raises(GanaugError, match="no baselines"):
+        decide({"gan": BASE}, {}, [])
+    with pytest.raises(GanaugError, match="margin"):
+        decide({"classical": BASE}, {}, ["classical"], margin=-1)
+
+
+def test_choose_calls_the_users_scorer_for_every_candidate_and_split():
+    splits = stratified_folds([0] * 6 + [1] * 6, n_folds=3)
+    calls = []
+
+    def score(candidate: float, split) -> Score:
+        calls.append((candidate, split.index))
+        return Score(0.7 + candidate + 0.01 * split.index)
+
+    d = choose({"classical": 0.0, "half": 0.05, "worse": -0.1}, score, splits, baselines=["classical"])
+    assert d.chosen == "half" and d.chosen_candidate == 0.05
+    assert sorted(calls) == sorted((c, i) for c in (0.0, 0.05, -0.1) for i in range(3))
+    with pytest.raises(GanaugError, match="not among the candidates"):
+        choose({"gan": 1}, score, splits, baselines=["classical"])
+    with pytest.raises(GanaugError, match="return a Score"):
+        choose({"classical": 0}, lambda c, s: 0.5, splits, baselines=["classical"])
+
+
+def test_per_class_choice_picks_the_amount_that_helps_each_class():
+    def s(recalls_per_split):
+        return [Score(0.8, tuple(r)) for r in recalls_per_split]
+
+    ref = s([(0.9, 0.5, 0.5), (0.9, 0.4, 0.6), (0.9, 0.5, 0.4)])
+    a = s([(0.9, 0.7, 0.5), (0.9, 0.6, 0.6), (0.9, 0.7, 0.4)])  # class 1 +0.2 every split
+    b = s([(0.9, 0.6, 0.3), (0.9, 0.5, 0.4), (0.9, 0.6, 0.2)])  # class 1 +0.1, class 2 -0.2
+    chosen = best_option_per_class({"ref": ref, "a": a, "b": b}, "ref", ["a", "b"], [1, 2])
+    assert chosen == {1: "a", 2: None}

@@ -1,0 +1,92 @@
+"""The auto search on the reference classifier: wiring, candidates, gates, the record and the table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import make_toy_dataset
+
+from ganaug.auto.report import decision_record, decision_table, verdict
+from ganaug.auto.search import AugmentChoice, AutoSettings, auto_search, fit_choice, gated_bank, scaled_counts
+from ganaug.data.dataset import DatasetSplits
+from ganaug.errors import GanaugError
+from ganaug.synth.bank import SyntheticBank
+
+TRAIN_KW = {
+    "batch_size": 32,
+    "model_kwargs": {"width": 4},
+    "trainer_kwargs": {"accelerator": "cpu", "enable_progress_bar": False},
+}
+
+
+@pytest.fixture
+def setup(tmp_path):
+    train = make_toy_dataset([40, 20, 8, 6])
+    fake = make_toy_dataset([0, 0, 30, 30], seed=1)
+    bank = SyntheticBank.from_arrays(fake.images.numpy(), fake.labels.numpy(), train.class_names, tmp_path / "bank")
+    return train, bank
+
+
+def test_scaled_counts_and_settings_checks():
+    assert scaled_counts({2: 30, 3: 10, 4: 0}, 0.1) == {2: 3, 3: 1, 4: 0}
+    with pytest.raises(GanaugError, match="amounts"):
+        AutoSettings(amounts=(0.0,))
+    with pytest.raises(GanaugError, match="baselines"):
+        AutoSettings(baselines=("gan",))
+    with pytest.raises(GanaugError, match="folds"):
+        AutoSettings(folds=1)
+    s = AutoSettings.from_mapping({"amounts": [0.5], "min_confidences": []}, seed=3)
+    assert s.amounts == (0.5,) and s.min_confidences == () and s.seed == 3
+
+
+def test_gated_bank_keeps_confident_samples_and_fit_choice_caps_counts(setup):
+    train, bank = setup
+    confidences = np.where(np.arange(len(bank)) % 2 == 0, 0.95, 0.2)
+    gated = gated_bank(bank, confidences, 0.9)
+    assert gated.counts() == [0, 0, 15, 15] and len(gated_bank(bank, None, None)) == 60
+    with pytest.raises(GanaugError, match="confidence"):
+        gated_bank(bank, None, 0.5)
+    splits = DatasetSplits(train, train.subset([]), train)
+    choice = AugmentChoice("gan+classical", {2: 25, 3: 5}, min_confidence=0.9, synthetic_weight=0.5)
+    row = fit_choice(choice, splits, bank, confidences, epochs=1, **TRAIN_KW)
+    assert row["synthetic_size"] == 15 + 5
+    assert fit_choice(AugmentChoice("reweight"), splits, None, epochs=1, **TRAIN_KW)["synthetic_size"] == 0
+
+
+def test_search_scores_every_candidate_on_every_split_and_records_the_decision(setup):
+    train, bank = setup
+    settings = AutoSettings(
+        baselines=("oversample", "classical"),
+        amounts=(0.5, 1.0),
+        min_confidences=(0.5,),
+        synthetic_weights=(0.5,),
+        folds=2,
+        proxy_epochs=1,
+    )
+    confidences = np.full(len(bank), 0.8)
+    messages = []
+    result = auto_search(
+        train,
+        bank,
+        {2: 30, 3: 30},
+        settings=settings,
+        confidences=confidences,
+        epochs=3,
+        progress=messages.append,
+        **TRAIN_KW,
+    )
+    d = result.decision
+    names = list(d.results)
+    assert names[:4] == ["oversample", "classical", "gan+classical 50%", "gan+classical 100%"]
+    assert any(n.endswith("gate 0.5") for n in names) and any(n.endswith("weight 0.5") for n in names)
+    assert result.trainings == 2 * len(names) == len(messages) and result.proxy_epochs == 1
+    assert all(len(r.scores) == 2 for r in d.results.values())
+    assert d.reference in ("oversample", "classical") and d.chosen in names
+    record = decision_record(result, train.class_names, final_fit_seconds=2.0)
+    assert record["chosen"] == d.chosen and len(record["candidates"]) == len(names)
+    assert record["decision_cost_in_final_trainings"] == pytest.approx(result.seconds / 2.0, abs=0.01)
+    assert set(record["per_class"]) >= {"class2", "class3"}
+    table = decision_table(result, final_fit_seconds=result.seconds / 4)
+    assert verdict(d) in table and all(n in table for n in names) and "= 4.0 final trainings" in table
+    with pytest.raises(GanaugError, match="confidences"):
+        auto_search(train, bank, {2: 30}, settings=settings, epochs=1, **TRAIN_KW)
