@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler
 
 from ganaug.classify.classical import classical_transform, seeded
 from ganaug.classify.metrics import evaluate
@@ -68,6 +68,10 @@ def plan_training(
 ) -> TrainingPlan:
     """The training data, sampler and class weights of `strategy` (one of STRATEGIES) on `train`.
 
+    Every strategy's epoch is len(train) samples, so all train the same number of steps and differ only
+    in what they see (as BENCHMARK.md compares them): the gan strategies draw that many from the larger
+    mixed set (gan: shuffled without replacement, a fresh subset each epoch; gan+classical: balanced).
+
     `classical` is the transform of the classical strategies (default: `classical_transform`), used as
     a copy reseeded with `seed` (see `classical.seeded`) so a run never depends on earlier runs that
     shared the object. `bank` and `synthetic_counts` (default: the whole bank) feed the gan strategies,
@@ -92,9 +96,11 @@ def plan_training(
         return TrainingPlan(transformed, balanced_sampler(train.labels, k, seed), None)
     bank = _check_bank(strategy, bank)
     if strategy == "gan":
-        return TrainingPlan(MixedDataset(train, bank, synthetic_counts, seed=seed, return_source=True), None, None)
+        mixed = MixedDataset(train, bank, synthetic_counts, seed=seed, return_source=True)
+        shuffled = RandomSampler(mixed, num_samples=len(train), generator=torch.Generator().manual_seed(seed))
+        return TrainingPlan(mixed, shuffled, None)
     mixed = MixedDataset(train, bank, synthetic_counts, transform=classical, seed=seed, return_source=True)
-    return TrainingPlan(mixed, balanced_sampler(mixed.labels, k, seed), None)
+    return TrainingPlan(mixed, balanced_sampler(mixed.labels, k, seed, num_samples=len(train)), None)
 
 
 @contextlib.contextmanager

@@ -147,10 +147,16 @@ def _stored_labels(real: Dataset) -> torch.Tensor | None:
     return None
 
 
-def balanced_sampler(labels: torch.Tensor, num_classes: int, seed: int) -> WeightedRandomSampler:
-    """Draw len(labels) samples with replacement, each class equally likely (weight 1/count per sample), seeded."""
+def balanced_sampler(
+    labels: torch.Tensor, num_classes: int, seed: int, num_samples: int | None = None
+) -> WeightedRandomSampler:
+    """Draw `num_samples` (default len(labels)) samples with replacement, each class equally likely
+    (weight 1/count per sample), seeded."""
     counts = torch.bincount(labels, minlength=num_classes).double()
     weights = 1.0 / counts[labels]
     return WeightedRandomSampler(
-        weights, num_samples=len(labels), replacement=True, generator=torch.Generator().manual_seed(seed)
+        weights,
+        num_samples=len(labels) if num_samples is None else num_samples,
+        replacement=True,
+        generator=torch.Generator().manual_seed(seed),
     )

@@ -120,7 +120,9 @@ def test_classical_transform_bad_input(kwargs, match):
 
 def test_gan_adds_exactly_the_synthetic_counts(toy_dataset, bank):
     plan = plan_training("gan", toy_dataset, bank=bank, synthetic_counts={2: 12, 1: 4})
-    assert plan.sampler is None and plan.class_weights is None
+    assert plan.class_weights is None
+    drawn = list(plan.sampler)  # an epoch as long as the real set's: the same steps as every strategy
+    assert len(drawn) == len(toy_dataset) == len(set(drawn)) and max(drawn) < len(plan.dataset)
     assert len(plan.dataset) == len(toy_dataset) + 16
     assert int(plan.dataset.is_synthetic.sum()) == 16
     assert plan.dataset.counts() == [40, 24, 18]
@@ -135,6 +137,7 @@ def test_gan_plus_classical_mixes_balances_and_transforms(toy_dataset, bank):
     plan = plan_training("gan+classical", toy_dataset, bank=bank, synthetic_counts={2: 14}, seed=0)
     mixed = plan.dataset
     assert len(mixed) == len(toy_dataset) + 14 and mixed.counts() == [40, 20, 20]
+    assert len(list(plan.sampler)) == len(toy_dataset)
     _assert_classes_drawn_evenly(plan)
     real = torch.stack([mixed[i][0] for i in range(len(toy_dataset))])
     assert real.shape == toy_dataset.images.shape and not torch.equal(real, toy_dataset.images)
