@@ -6,6 +6,7 @@ splits, baselines=[...])`. ganaug's reference classifier uses `auto_search` (the
 """
 
 from ganaug.auto.decision import Decision, Gain, Score, best_option_per_class, choose, decide, paired_gain
+from ganaug.auto.report import candidates_table, verdict
 from ganaug.auto.search import AugmentChoice, AutoResult, AutoSettings, auto_search, fit_choice
 from ganaug.auto.splits import HoldoutSplit, stratified_folds
 
@@ -19,9 +20,11 @@ __all__ = [
     "Score",
     "auto_search",
     "best_option_per_class",
+    "candidates_table",
     "choose",
     "decide",
     "fit_choice",
     "paired_gain",
     "stratified_folds",
+    "verdict",
 ]

@@ -103,6 +103,7 @@ class Decision(Generic[T]):
     margin: float
     results: dict[str, CandidateResult]
     candidates: dict[str, T] = field(repr=False)
+    baselines: tuple[str, ...] = ()
 
     @property
     def chosen_candidate(self) -> T:
@@ -156,7 +157,7 @@ def decide(
     winners = [r for name, r in results.items() if name not in baselines and r.gain.beats(margin)]
     chosen = max(winners, key=lambda r: r.gain.mean).name if winners else reference
     results[chosen].chosen = True
-    return Decision(reference, chosen, margin, results, dict(candidates))
+    return Decision(reference, chosen, margin, results, dict(candidates), tuple(baselines))
 
 
 def choose(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ganaug.auto.decision import CandidateResult, Decision
-from ganaug.auto.search import AugmentChoice, AutoResult
+from ganaug.auto.search import AutoResult
 
 
 def _gain(result: CandidateResult) -> str:
@@ -13,7 +13,7 @@ def _gain(result: CandidateResult) -> str:
     return f"{result.gain.mean:+.4f} ± {'inf' if math.isinf(unc) else f'{unc:.4f}'}"
 
 
-def verdict(decision: Decision[AugmentChoice]) -> str:
+def verdict(decision: Decision) -> str:
     """One line saying what was chosen and why."""
     ref = decision.reference
     if decision.improved:
@@ -22,33 +22,44 @@ def verdict(decision: Decision[AugmentChoice]) -> str:
             f"GAN augmentation helped on held-back training data: '{decision.chosen}' beat '{ref}' by {_gain(won)} "
             "balanced accuracy and is used."
         )
-    others = [r for name, r in decision.results.items() if name != ref and r.gain.n > 0]
+    others = [r for name, r in decision.results.items() if name not in decision.baselines and r.gain.n > 0]
     best = max(others, key=lambda r: r.gain.mean, default=None)
     closest = f" (closest: '{best.name}', {_gain(best)})" if best is not None else ""
     return (
-        f"GAN augmentation did not help on this data: no candidate beat '{ref}' by more than its "
-        f"uncertainty{closest}; the classical strategy '{ref}' is used instead."
+        f"GAN augmentation did not help on this data: no candidate beat the best baseline '{ref}' by more than "
+        f"its uncertainty{closest}; '{ref}' is used instead."
     )
 
 
-def decision_table(result: AutoResult, final_fit_seconds: float | None = None) -> str:
-    """Every candidate's mean ± std balanced accuracy and paired gain over the reference, then the verdict.
-
-    The header says what the decision cost, also in final trainings when `final_fit_seconds` is given.
-    """
-    decision = result.decision
-    cost = f" = {result.seconds / final_fit_seconds:.1f} final trainings" if final_fit_seconds else ""
-    lines = [
-        f"auto: {len(decision.results)} candidates x {len(next(iter(decision.results.values())).scores)} splits, "
-        f"{result.proxy_epochs}-epoch proxy, decided in {result.seconds:.1f} s{cost}",
-        f"{'candidate':<44} {'balanced acc':>16} {'gain vs ' + decision.reference:>26}",
-    ]
+def candidates_table(decision: Decision) -> str:
+    """Every candidate's mean ± std balanced accuracy and paired gain over the reference, then the verdict."""
+    lines = [f"{'candidate':<44} {'balanced acc':>16} {'gain vs ' + decision.reference:>26}"]
     for name, r in decision.results.items():
         mark = " <- chosen" if r.chosen else (" (reference)" if name == decision.reference else "")
         gain = "" if name == decision.reference else _gain(r)
         lines.append(f"{name:<44} {r.mean:>8.4f} ± {r.std:.4f} {gain:>26}{mark}")
     lines.append(verdict(decision))
     return "\n".join(lines)
+
+
+def decision_table(result: AutoResult, final_fit_seconds: float | None = None) -> str:
+    """The search's cost (also in final trainings when `final_fit_seconds` is given), then candidates_table."""
+    decision = result.decision
+    cost = f" = {result.seconds / final_fit_seconds:.1f} final trainings" if final_fit_seconds else ""
+    splits = len(next(iter(decision.results.values())).scores)
+    header = (
+        f"auto: {len(decision.results)} candidates x {splits} splits, {result.candidate_epochs} epochs each, "
+        f"decided in {result.seconds:.1f} s{cost}"
+    )
+    check = result.proxy_check
+    if check is not None:
+        used = "used" if check["trusted"] else f"not used, candidates train {check['full_epochs']} epochs"
+        proxy_rank, full_rank = ", ".join(check["proxy_ranking"]), ", ".join(check["full_ranking"])
+        header += (
+            f"\nproxy check: {check['proxy_epochs']} epochs rank the baselines {proxy_rank}; {check['full_epochs']} "
+            f"epochs {full_rank} (Kendall tau {check['kendall_tau']:.2f}): proxy {used}"
+        )
+    return header + "\n" + candidates_table(decision)
 
 
 def decision_record(result: AutoResult, class_names: list[str], final_fit_seconds: float | None = None) -> dict:
@@ -75,7 +86,8 @@ def decision_record(result: AutoResult, class_names: list[str], final_fit_second
             {**r.to_json(), "settings": decision.candidates[name].to_json()} for name, r in decision.results.items()
         ],
         "splits": len(next(iter(decision.results.values())).scores),
-        "proxy_epochs": result.proxy_epochs,
+        "candidate_epochs": result.candidate_epochs,
+        "proxy_check": result.proxy_check,
         "trainings": result.trainings,
         "decision_seconds": round(result.seconds, 3),
         "final_fit_seconds": final_fit_seconds,

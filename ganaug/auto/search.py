@@ -1,8 +1,11 @@
 """The `auto` strategy's search: which augmentation the reference classifier trains with on this data.
 
-Candidates are scored with a cheaper proxy (fewer epochs) on stratified folds of the training split:
-1. the baselines (classical strategies) and `gan+classical` with each amount of synthetic data (a
-   fraction of every minority class's target count);
+Candidates are scored on stratified folds of the training split:
+0. the baselines (classical strategies) at the full training length and with the cheaper proxy (fewer
+   epochs); the proxy is used for the other candidates only if it ranks the baselines as the full
+   length does (`proxy_check`), otherwise every candidate trains the full length;
+1. `gan+classical` with each amount of synthetic data (a fraction of every minority class's target
+   count);
 2. per class, the amount whose gain in that class's recall beats its uncertainty (zero otherwise),
    as one more candidate;
 3. the best `gan+classical` candidate so far with each quality-gate threshold and each loss weight
@@ -27,6 +30,7 @@ from ganaug.errors import GanaugError
 from ganaug.synth.bank import SyntheticBank
 
 GAN_BASE = "gan+classical"
+PROXY_MIN_TAU = 0.6
 
 
 @dataclass(frozen=True)
@@ -99,13 +103,15 @@ class AutoSettings:
 
 @dataclass
 class AutoResult:
-    """The decision, the per-class amounts found in stage 2, and what the search cost."""
+    """The decision, the per-class amounts found in stage 2, what the search cost, the candidates'
+    training length and the proxy check (None when no proxy was asked for)."""
 
     decision: Decision[AugmentChoice]
     per_class: dict[int, str | None]
     seconds: float
     trainings: int
-    proxy_epochs: int
+    candidate_epochs: int
+    proxy_check: dict | None = None
 
 
 def scaled_counts(targets: Mapping[int, int], fraction: float) -> dict[int, int]:
@@ -177,19 +183,30 @@ def auto_search(
     splits = stratified_folds(train.labels, settings.folds, settings.repeats, settings.seed)
     proxy = min(settings.proxy_epochs or epochs, epochs)
     trainings = 0
+    length = epochs
 
     def score(choice: AugmentChoice, split: HoldoutSplit) -> Score:
         nonlocal trainings
         trainings += 1
         if progress is not None:
-            progress(f"auto: {describe(choice)}, split {split.index + 1}/{len(splits)}")
-        row = fit_choice(choice, _split_data(train, split), bank, confidences, epochs=proxy, **dict(train_kwargs))
+            progress(f"auto: {describe(choice)}, split {split.index + 1}/{len(splits)}, {length} epochs")
+        row = fit_choice(choice, _split_data(train, split), bank, confidences, epochs=length, **dict(train_kwargs))
         return Score(row["balanced_accuracy"], tuple(row["per_class_recall"]))
 
     candidates: dict[str, AugmentChoice] = {name: AugmentChoice(name) for name in settings.baselines}
+    scores = score_candidates(candidates, score, splits)
+    check = None
+    if proxy < epochs:
+        length = proxy
+        proxy_scores = score_candidates(candidates, score, splits)
+        check = proxy_check(proxy_scores, scores, proxy, epochs)
+        if check["trusted"]:
+            scores = proxy_scores
+        else:
+            length = epochs
     amounts = {f"{GAN_BASE} {a:.0%}": AugmentChoice(GAN_BASE, scaled_counts(targets, a)) for a in settings.amounts}
     candidates.update(amounts)
-    scores = score_candidates(candidates, score, splits)
+    scores.update(score_candidates(amounts, score, splits))
     reference = max(settings.baselines, key=lambda name: np.mean([s.balanced_accuracy for s in scores[name]]))
 
     def add(new: dict[str, AugmentChoice]) -> None:
@@ -212,7 +229,46 @@ def auto_search(
     )
     add(variants)
     decision = decide(scores, candidates, settings.baselines, settings.margin)
-    return AutoResult(decision, per_class, time.perf_counter() - start, trainings, proxy)
+    return AutoResult(decision, per_class, time.perf_counter() - start, trainings, length, check)
+
+
+def _ranking(scores: Mapping[str, list[Score]]) -> list[str]:
+    return sorted(scores, key=lambda name: -np.mean([s.balanced_accuracy for s in scores[name]]))
+
+
+def kendall_tau(first: list[str], second: list[str]) -> float:
+    """Kendall's rank correlation of two orderings of the same names (1: same order, -1: reversed)."""
+    if sorted(first) != sorted(second):
+        raise GanaugError("rankings of different candidates cannot be compared")
+    pos = {name: i for i, name in enumerate(second)}
+    pairs = [(a, b) for i, a in enumerate(first) for b in first[i + 1 :]]
+    if not pairs:
+        return 1.0
+    return sum(1 if pos[a] < pos[b] else -1 for a, b in pairs) / len(pairs)
+
+
+def proxy_check(
+    proxy_scores: Mapping[str, list[Score]],
+    full_scores: Mapping[str, list[Score]],
+    proxy: int,
+    epochs: int,
+    min_tau: float = PROXY_MIN_TAU,
+) -> dict:
+    """Whether the cheaper proxy ranks the baselines as full-length training does on the same folds.
+
+    Trusted when both pick the same best baseline and Kendall's tau of the two rankings is at least
+    `min_tau` (with four baselines, one swapped pair gives 0.67).
+    """
+    proxy_rank, full_rank = _ranking(proxy_scores), _ranking(full_scores)
+    tau = kendall_tau(proxy_rank, full_rank)
+    return {
+        "proxy_epochs": proxy,
+        "full_epochs": epochs,
+        "proxy_ranking": proxy_rank,
+        "full_ranking": full_rank,
+        "kendall_tau": tau,
+        "trusted": proxy_rank[0] == full_rank[0] and tau >= min_tau,
+    }
 
 
 def describe(choice: AugmentChoice) -> str:

@@ -6,8 +6,18 @@ import numpy as np
 import pytest
 from conftest import make_toy_dataset
 
+from ganaug.auto.decision import Score
 from ganaug.auto.report import decision_record, decision_table, verdict
-from ganaug.auto.search import AugmentChoice, AutoSettings, auto_search, fit_choice, gated_bank, scaled_counts
+from ganaug.auto.search import (
+    AugmentChoice,
+    AutoSettings,
+    auto_search,
+    fit_choice,
+    gated_bank,
+    kendall_tau,
+    proxy_check,
+    scaled_counts,
+)
 from ganaug.data.dataset import DatasetSplits
 from ganaug.errors import GanaugError
 from ganaug.synth.bank import SyntheticBank
@@ -79,7 +89,12 @@ def test_search_scores_every_candidate_on_every_split_and_records_the_decision(s
     names = list(d.results)
     assert names[:4] == ["oversample", "classical", "gan+classical 50%", "gan+classical 100%"]
     assert any(n.endswith("gate 0.5") for n in names) and any(n.endswith("weight 0.5") for n in names)
-    assert result.trainings == 2 * len(names) == len(messages) and result.proxy_epochs == 1
+    check = result.proxy_check
+    assert check["proxy_epochs"] == 1 and check["full_epochs"] == 3
+    assert sorted(check["proxy_ranking"]) == sorted(check["full_ranking"]) == ["classical", "oversample"]
+    assert result.candidate_epochs == (1 if check["trusted"] else 3)
+    # the baselines train at both lengths, every other candidate once
+    assert result.trainings == 2 * (len(names) + 2) == len(messages)
     assert all(len(r.scores) == 2 for r in d.results.values())
     assert d.reference in ("oversample", "classical") and d.chosen in names
     record = decision_record(result, train.class_names, final_fit_seconds=2.0)
@@ -90,3 +105,30 @@ def test_search_scores_every_candidate_on_every_split_and_records_the_decision(s
     assert verdict(d) in table and all(n in table for n in names) and "= 4.0 final trainings" in table
     with pytest.raises(GanaugError, match="confidences"):
         auto_search(train, bank, {2: 30}, settings=settings, epochs=1, **TRAIN_KW)
+
+
+def test_kendall_tau_known_values():
+    assert kendall_tau(["a", "b", "c", "d"], ["a", "b", "c", "d"]) == 1.0
+    assert kendall_tau(["a", "b", "c", "d"], ["d", "c", "b", "a"]) == -1.0
+    assert kendall_tau(["a", "b", "c", "d"], ["a", "b", "d", "c"]) == pytest.approx(4 / 6)
+    with pytest.raises(GanaugError):
+        kendall_tau(["a"], ["b"])
+
+
+def _means(**values: float) -> dict[str, list[Score]]:
+    return {name: [Score(v), Score(v)] for name, v in values.items()}
+
+
+@pytest.mark.parametrize(
+    ("proxy", "trusted"),
+    [
+        ({"none": 0.7, "oversample": 0.8, "reweight": 0.85, "classical": 0.9}, True),  # same order
+        ({"none": 0.7, "oversample": 0.86, "reweight": 0.85, "classical": 0.9}, True),  # one swap below the top
+        ({"none": 0.7, "oversample": 0.8, "reweight": 0.95, "classical": 0.9}, False),  # another best baseline
+        ({"none": 0.9, "oversample": 0.85, "reweight": 0.8, "classical": 0.7}, False),  # reversed
+    ],
+)
+def test_proxy_is_trusted_only_when_it_ranks_the_baselines_like_the_full_length(proxy, trusted):
+    full = _means(none=0.75, oversample=0.85, reweight=0.88, classical=0.93)
+    check = proxy_check(_means(**proxy), full, proxy=10, epochs=30)
+    assert check["trusted"] is trusted and check["full_ranking"][0] == "classical"

@@ -44,3 +44,12 @@ def test_sweep_example(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "| gan+classical | 2 |" in proc.stdout
+
+
+def test_auto_own_classifier_example(tmp_path: Path) -> None:
+    proc = _run([sys.executable, str(EXAMPLES / "auto_own_classifier.py"), "--gan-steps", "20", "--epochs", "1",
+                 "--folds", "2", "--out", str(tmp_path / "out")], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for name in ("no synthetic", "30% of the fill", "full fill"):
+        assert name in proc.stdout
+    assert "train with: " in proc.stdout and ("did not help" in proc.stdout or "helped" in proc.stdout)

@@ -1,0 +1,85 @@
+"""Let ganaug decide, with your own model and datamodule, whether generated samples help and how many.
+
+ganaug trains a GAN on your training split and samples a bank; then `ganaug.auto.choose` trains your
+model with each candidate amount of synthetic data on stratified folds of the training split (never the
+test split) and keeps a candidate only if it beats your baseline by more than its uncertainty.
+
+    python examples/auto_own_classifier.py [--gan-steps 1500] [--epochs 15] [--folds 3] [--out ganaug-auto]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from existing_datamodule import DigitsDataModule, YourModel
+from torch.utils.data import DataLoader, Subset
+
+from ganaug import GANAugDataModule, GeneratorArtifact, ImageDataset, SyntheticBank, export_generator, train_gan
+from ganaug.auto import HoldoutSplit, Score, candidates_table, choose, stratified_folds
+from ganaug.data.imbalance import select_minority, synthetic_targets
+from ganaug.gan.training import gan_training_set
+
+
+class FoldDataModule(pl.LightningDataModule):
+    """Your datamodule restricted to one fold: train on `split.fit`, test on `split.holdout`."""
+
+    def __init__(self, base: DigitsDataModule, split: HoldoutSplit) -> None:
+        super().__init__()
+        self.base, self.split = base, split
+
+    def train_dataloader(self) -> DataLoader:
+        fit = Subset(self.base.train_set, self.split.fit.tolist())
+        fit.targets = self.base.train_set.targets[self.split.fit]
+        return DataLoader(fit, batch_size=self.base.batch_size, shuffle=True)
+
+    def test_dataloader(self) -> DataLoader:
+        return DataLoader(Subset(self.base.train_set, self.split.holdout.tolist()), batch_size=256)
+
+
+def main() -> None:
+    """Train the GAN, sample a bank, let `choose` pick the amount of synthetic data for your model."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gan-steps", type=int, default=1500)
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("ganaug-auto"))
+    args = parser.parse_args()
+
+    dm = DigitsDataModule()
+    dm.setup()
+    train = ImageDataset(dm.train_set.tensors[0], dm.train_set.tensors[1], [str(i) for i in range(10)])
+    counts = train.counts()
+    minority = select_minority(counts, train.class_names, threshold=0.5)
+    gan_set, trained = gan_training_set(train, minority, condition_on="all")
+    gan = train_gan(gan_set, trained, steps=args.gan_steps, trainer_kwargs={"accelerator": "cpu"})
+    artifact = GeneratorArtifact.load(export_generator(gan, args.out / "generator", train.class_names))
+    targets = synthetic_targets(counts, minority, mode="fill", fill_fraction=1.0)
+    bank = SyntheticBank.generate(artifact, targets, args.out / "bank", progress=False)
+
+    candidates = {
+        "no synthetic": None,
+        "30% of the fill": {c: round(0.3 * n) for c, n in targets.items()},
+        "full fill": targets,
+    }
+
+    def score(synthetic_counts: dict[int, int] | None, split: HoldoutSplit) -> Score:
+        fold = FoldDataModule(dm, split)
+        datamodule = fold if synthetic_counts is None else GANAugDataModule(fold, bank, synthetic_counts)
+        pl.seed_everything(split.index)
+        trainer = pl.Trainer(max_epochs=args.epochs, accelerator="cpu", logger=False, enable_checkpointing=False,
+                             enable_progress_bar=False, enable_model_summary=False)
+        model = YourModel()
+        trainer.fit(model, datamodule=datamodule)
+        return Score(trainer.test(model, datamodule=datamodule, verbose=False)[0]["test_balanced_accuracy"])
+
+    splits = stratified_folds(torch.as_tensor(dm.train_set.targets), n_folds=args.folds)
+    decision = choose(candidates, score, splits, baselines=["no synthetic"])
+    print(candidates_table(decision))
+    print(f"train with: {decision.chosen} -> synthetic_counts={decision.chosen_candidate}")
+
+
+if __name__ == "__main__":
+    main()
