@@ -5,9 +5,10 @@ as Hydra multiruns, then its report.
     python -m ganaug.apps.benchmark data=npz data.path=my.npz --ratios none      # your imbalanced data
     python -m ganaug.apps.benchmark --seeds 2 --ratios 10 experiment=quick      # a smoke run on digits
 
-Runs every strategy for each imbalance ratio and seed (one multirun; each distinct GAN is trained once),
-then the upper bound (strategy none on the training split left balanced, `imbalance=none`) on the same
-seeds, then writes OUT/report/report.md. Extra arguments are Hydra overrides given to every job.
+Runs every strategy (with `--with-auto`, `auto` too) for each imbalance ratio and seed (one multirun;
+each distinct GAN is trained once), then the upper bound (strategy none on the training split left
+balanced, `imbalance=none`) on the same seeds, then writes OUT/report/report.md. Extra arguments are
+Hydra overrides given to every job.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def plan(
     ratios: Sequence[str] | None = DEFAULT_RATIOS,
     out: Path,
     upper_bound: bool = True,
+    with_auto: bool = False,
     python: str = sys.executable,
 ) -> Plan:
     """The multirun command lines of the protocol, for the given data and extra overrides."""
@@ -99,7 +101,12 @@ def plan(
             base.append("experiment=mnist_lt")
         base += ["data=mnist", f"data.root={hydra_value(str(Path(data_root).expanduser().resolve()))}"]
     seed_list = "seed=" + ",".join(str(s) for s in range(seeds))
-    strategies = [] if keys & {"augment", "augment.strategies"} else ["augment=all"]
+    if keys & {"augment", "augment.strategies"}:
+        if with_auto:
+            raise GanaugError("--with-auto adds auto to augment=all; drop your augment override or add auto to it")
+        strategies = []
+    else:
+        strategies = ["augment=all+auto" if with_auto else "augment=all"]
     command = [python, "-m", "ganaug", "-m"]
     out = out.expanduser().resolve()
     if ratios is None:
@@ -135,6 +142,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="imbalance ratios to make (default 100,10), or none to keep the data's own imbalance")
     parser.add_argument("--out", help="folder for the sweeps and the report (default multirun/benchmark-DATE-TIME)")
     parser.add_argument("--no-upper-bound", action="store_true", help="skip the balanced upper-bound runs")
+    parser.add_argument("--with-auto", action="store_true", help="run the auto strategy too (augment=all+auto)")
     parser.add_argument("--no-figures", action="store_true", help="write report.md only (no matplotlib needed)")
     parser.add_argument("--dry-run", action="store_true", help="print the commands and run nothing")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every job (e.g. experiment=quick)")
@@ -151,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             require_matplotlib()
         steps = plan(args.overrides, data_root=args.data_root, seeds=args.seeds, ratios=parse_ratios(args.ratios),
-                     out=out, upper_bound=not args.no_upper_bound)
+                     out=out, upper_bound=not args.no_upper_bound, with_auto=args.with_auto)
         report = ["python", "-m", "ganaug.apps.report", str(steps.out), "--out", str(steps.report_dir)]
         if args.dry_run:
             for argv_ in [*steps.sweeps, report + (["--no-figures"] if args.no_figures else [])]:

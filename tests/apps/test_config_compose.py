@@ -16,7 +16,7 @@ GROUP_OPTIONS = {
     "data": ["digits", "mnist", "npz", "image_folder", "torchvision"],
     "imbalance": ["long_tail", "step", "none"],
     "gan": ["dcgan", "resnet"],
-    "augment": ["all", "none", "oversample", "reweight", "classical", "gan", "gan+classical"],
+    "augment": ["all", "all+auto", "auto", "none", "oversample", "reweight", "classical", "gan", "gan+classical"],
     "classifier": ["small_cnn"],
     "trainer": ["default", "cpu", "gpu"],
     "experiment": ["quick", "mnist_lt"],

@@ -10,6 +10,7 @@ from cli_helpers import run_cli
 
 from ganaug.apps.benchmark import hydra_value, main, parse_ratios, plan
 from ganaug.apps.summarize import main as summarize_main
+from ganaug.errors import GanaugError
 
 
 def _flat(argv: list[str]) -> str:
@@ -24,6 +25,10 @@ def test_mnist_protocol_plan(tmp_path: Path) -> None:
     assert upper == (f"py -m ganaug -m experiment=mnist_lt data=mnist data.root={tmp_path} imbalance=none "
                      f"augment=none seed=0,1,2,3,4 hydra.sweep.dir={tmp_path}/out/upper_bound")
     assert steps.report_dir == tmp_path / "out" / "report"
+    with_auto = plan([], data_root=str(tmp_path), out=tmp_path / "out", python="py", with_auto=True)
+    assert " augment=all+auto " in _flat(with_auto.sweeps[0]) and " augment=none " in _flat(with_auto.sweeps[1])
+    with pytest.raises(GanaugError, match="--with-auto"):
+        plan(["augment=gan"], out=tmp_path, with_auto=True)
 
 
 def test_plan_on_other_data_keeps_user_choices(tmp_path: Path) -> None:
