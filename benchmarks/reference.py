@@ -91,6 +91,14 @@ def generate_to_disk(
     return n / (time.perf_counter() - start)
 
 
+def load_epoch_seconds(loader: DataLoader) -> float:
+    """Seconds to draw every batch of `loader` once, with no model: the data pipeline's own cost."""
+    start = time.perf_counter()
+    for _ in loader:
+        pass
+    return time.perf_counter() - start
+
+
 def train_epoch_seconds(model: nn.Module, loader: DataLoader, device: torch.device) -> float:
     """Seconds for one epoch of AdamW cross-entropy training over `loader` (uint8 images scaled to [0, 1])."""
     model = model.to(device).train()

@@ -179,7 +179,8 @@ class PlainDataModule(pl.LightningDataModule):
 def bench_mixing(
     device: torch.device, n_real: int, n_synthetic: int, batch: int, work: Path, repeats: int
 ) -> list[list[str]]:
-    """Rows: dataset, samples, epoch seconds (best of `repeats`), ratio of plain to it."""
+    """Rows: dataset, samples, training-epoch seconds and the ratio of plain to it, then the same for an
+    epoch of loading alone (no model), each the best of `repeats`."""
     real = random_images(n_real, (1, 28, 28))
     synthetic = random_images(n_synthetic, (1, 28, 28), seed=1)
     bank = SyntheticBank.from_arrays(
@@ -191,14 +192,25 @@ def bench_mixing(
         "MixedDataset": DataLoader(MixedDataset(real, bank, return_source=True), batch_size=batch, shuffle=True),
         "GANAugDataModule": GANAugDataModule(PlainDataModule(real, batch), bank).train_dataloader(),
     }
-    seconds = {}
+    seconds, loading = {}, {}
     for name, loader in loaders.items():
         torch.manual_seed(0)
         model = SmallCNN(1, NUM_CLASSES)
         reference.train_epoch_seconds(model, loader, device)
         seconds[name] = min(reference.train_epoch_seconds(model, loader, device) for _ in range(repeats))
-    base = seconds["plain TensorDataset"]
-    return [[name, f"{n_real + n_synthetic:,}", f"{s:.2f}", f"{base / s:.3f}"] for name, s in seconds.items()]
+        loading[name] = min(reference.load_epoch_seconds(loader) for _ in range(repeats))
+    base, base_load = seconds["plain TensorDataset"], loading["plain TensorDataset"]
+    return [
+        [
+            name,
+            f"{n_real + n_synthetic:,}",
+            f"{s:.2f}",
+            f"{base / s:.3f}",
+            f"{loading[name]:.2f}",
+            f"{base_load / loading[name]:.2f}",
+        ]
+        for name, s in seconds.items()
+    ]
 
 
 def bench_memory(device: torch.device, n: int, width: int, work: Path) -> list[list[str]]:
@@ -283,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = bench_mixing(device, args.mix_real, args.mix_synthetic, 128, work, args.repeats)
             print_table(
                 "Classifier epoch (seconds, batch 128, 28x28 gray)",
-                ["training set", "samples", "epoch s", "plain / this"],
+                ["training set", "samples", "epoch s", "plain / this", "loading only s", "plain / this"],
                 rows,
             )
         if "memory" in sections:

@@ -51,6 +51,11 @@ class ImageDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         return self.images[index], int(self.labels[index])
 
+    def __getitems__(self, indices: list[int]) -> list[tuple[torch.Tensor, int]]:
+        """The samples at `indices` in one gather (DataLoader's automatic batching calls this)."""
+        idx = torch.as_tensor(indices, dtype=torch.int64)
+        return list(zip(self.images[idx], self.labels[idx].tolist(), strict=True))
+
     @property
     def num_classes(self) -> int:
         """Number of classes (named), including ones with no images here."""

@@ -64,22 +64,50 @@ class MixedDataset(Dataset):
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, index: int) -> tuple[Any, int] | tuple[Any, int, bool]:
-        """`(image, label)` (or with the synthetic tag); labels are ints whatever type the real set gives."""
+    def _position(self, index: int) -> int:
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} out of range for a MixedDataset of {len(self)} samples")
-        if index < self._n_real:
-            image, label = self.real[index]
-            label, synthetic = int(label), False
-        else:
-            assert self.bank is not None
-            j = int(self.synthetic_indices[index - self._n_real])
-            image = match_type(bank_image(self.bank, j), self._example)
-            label, synthetic = int(self.bank.labels[j]), True
+        return index
+
+    def _sample(self, image: Any, label: Any, synthetic: bool) -> tuple[Any, int] | tuple[Any, int, bool]:
         image = self.transform(image)
-        return (image, label, synthetic) if self.return_source else (image, label)
+        return (image, int(label), synthetic) if self.return_source else (image, int(label))
+
+    def __getitem__(self, index: int) -> tuple[Any, int] | tuple[Any, int, bool]:
+        """`(image, label)` (or with the synthetic tag); labels are ints whatever type the real set gives."""
+        index = self._position(index)
+        if index < self._n_real:
+            return self._sample(*self.real[index], False)
+        assert self.bank is not None
+        j = int(self.synthetic_indices[index - self._n_real])
+        return self._sample(match_type(bank_image(self.bank, j), self._example), self.bank.labels[j], True)
+
+    def __getitems__(self, indices: list[int]) -> list[tuple[Any, int] | tuple[Any, int, bool]]:
+        """The samples at `indices`, as DataLoader's automatic batching asks for them.
+
+        Synthetic images come from the bank in one gather per batch rather than one memory-map access
+        each, and real ones through the real dataset's own `__getitems__` when it has one; every sample
+        still gets its own transform call, so the result equals `[self[i] for i in indices]`.
+        """
+        positions = [self._position(int(i)) for i in indices]
+        out: list[Any] = [None] * len(positions)
+        real = [k for k, p in enumerate(positions) if p < self._n_real]
+        fetch = getattr(self.real, "__getitems__", None)
+        wanted = [positions[k] for k in real]
+        samples = fetch(wanted) if fetch is not None and real else [self.real[p] for p in wanted]
+        for k, (image, label) in zip(real, samples, strict=True):
+            out[k] = self._sample(image, label, False)
+        synthetic = [k for k, p in enumerate(positions) if p >= self._n_real]
+        if synthetic:
+            assert self.bank is not None
+            j = self.synthetic_indices[[positions[k] - self._n_real for k in synthetic]]
+            images = torch.from_numpy(np.asarray(self.bank.images[j]))
+            labels = np.asarray(self.bank.labels[j]).tolist()
+            for n, k in enumerate(synthetic):
+                out[k] = self._sample(match_type(images[n], self._example), labels[n], True)
+        return out
 
     def counts(self) -> list[int]:
         """Samples per class id (real plus synthetic), in class-id order."""

@@ -242,3 +242,35 @@ def test_toy_images_of_other_shape(tmp_path: Path, bank: SyntheticBank) -> None:
     big = make_toy_dataset([3, 3, 3], shape=(1, 16, 16))
     with pytest.raises(GanaugError, match=r"real images are \(1, 16, 16\)"):
         MixedDataset(big, bank, {2: 1})
+
+
+def _same_samples(a: list, b: list) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        assert x[1:] == y[1:]
+        if isinstance(x[0], Image.Image):
+            assert isinstance(y[0], Image.Image) and np.array_equal(np.asarray(x[0]), np.asarray(y[0]))
+        else:
+            assert torch.equal(x[0], y[0])
+
+
+@pytest.mark.parametrize("pil", [False, True])
+def test_batched_fetch_equals_one_by_one(toy_dataset: ImageDataset, bank: SyntheticBank, pil: bool) -> None:
+    real = PilDataset(toy_dataset) if pil else toy_dataset
+    mixed = MixedDataset(real, SyntheticBank.load(bank.directory), {1: 4, 2: 6}, transform=Mark(), return_source=True)
+    order = [len(mixed) - 1, 0, len(toy_dataset), 3, -1, len(toy_dataset) + 5, 1]
+    batch = mixed.__getitems__(order)
+    _same_samples(batch, [mixed[i] for i in order])
+    assert [s[2] for s in batch] == [True, False, True, False, True, True, False]
+    batch[0][0][0, 0, 0] = 7  # a fetched image is the caller's own: the bank is not touched
+    with pytest.raises(IndexError):
+        mixed.__getitems__([0, len(mixed)])
+    loader = torch.utils.data.DataLoader(mixed, batch_size=8, shuffle=False)
+    images = torch.cat([b[0] for b in loader])
+    assert torch.equal(images, torch.stack([mixed[i][0] for i in range(len(mixed))]))
+
+
+def test_image_dataset_batched_fetch(toy_dataset: ImageDataset) -> None:
+    batch = toy_dataset.__getitems__([5, 0, 5])
+    assert [label for _, label in batch] == [int(toy_dataset.labels[i]) for i in (5, 0, 5)]
+    assert all(torch.equal(img, toy_dataset.images[i]) for (img, _), i in zip(batch, (5, 0, 5), strict=True))
