@@ -4,6 +4,10 @@ Every candidate is scored on every split; a candidate is compared with the refer
 baseline) by the paired differences of their scores split by split, which cancels the variation that
 comes from the split itself. It is chosen over the reference only when its mean gain is positive and
 larger than `margin` times the standard error of that mean: a win within the noise is no win.
+
+Folds of one training set overlap in what they train on, so their differences are correlated and the
+naive standard error is too small; the variance is corrected as Nadeau and Bengio (2003) propose,
+by (1/n + n_holdout/n_fit) instead of 1/n (`holdout_ratio`; 0 gives the naive one).
 """
 
 from __future__ import annotations
@@ -40,10 +44,12 @@ class Gain:
         return self.n > 0 and self.mean > 0 and self.mean > margin * self.uncertainty
 
 
-def paired_gain(values: Sequence[float | None], reference: Sequence[float | None]) -> Gain:
+def paired_gain(values: Sequence[float | None], reference: Sequence[float | None], holdout_ratio: float = 0.0) -> Gain:
     """Mean and standard error of `values[s] - reference[s]` over the splits where both exist.
 
-    One usable split gives an infinite uncertainty (nothing is known about the noise); none gives n=0.
+    `holdout_ratio` (held-out over fit size) corrects the variance for overlapping training sets (see the
+    module docstring). One usable split gives an infinite uncertainty (nothing is known about the noise);
+    none gives n=0.
     """
     diffs = [v - r for v, r in zip(values, reference, strict=True) if v is not None and r is not None]
     n = len(diffs)
@@ -53,13 +59,23 @@ def paired_gain(values: Sequence[float | None], reference: Sequence[float | None
     if n == 1:
         return Gain(mean, math.inf, 1)
     variance = sum((d - mean) ** 2 for d in diffs) / (n - 1)
-    return Gain(mean, math.sqrt(variance / n), n)
+    return Gain(mean, math.sqrt(variance * (1.0 / n + holdout_ratio)), n)
+
+
+def holdout_ratio(splits: Sequence[HoldoutSplit]) -> float:
+    """Mean held-out size over fit size of the splits (the variance correction's n_holdout/n_fit)."""
+    return sum(len(s.holdout) / max(len(s.fit), 1) for s in splits) / len(splits) if splits else 0.0
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
     mean = sum(values) / len(values)
     std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
     return mean, std
+
+
+def mean_balanced_accuracy(scores: Sequence[Score]) -> float:
+    """The mean balanced accuracy of a candidate's scores over the splits."""
+    return _mean_std([s.balanced_accuracy for s in scores])[0]
 
 
 @dataclass
@@ -122,21 +138,28 @@ def score_candidates(
     """Call `score(candidate, split)` for every candidate on every split, in order."""
     if not splits:
         raise GanaugError("no splits to score candidates on; make them with stratified_folds(labels)")
-    out = {}
+    out: dict[str, list[Score]] = {}
     for name, candidate in candidates.items():
-        results = [score(candidate, split) for split in splits]
-        bad = [r for r in results if not isinstance(r, Score)]
-        if bad:
-            raise GanaugError(f"the score callable returned {type(bad[0]).__name__} for '{name}'; return a Score")
-        out[name] = results
+        out[name] = []
+        for split in splits:
+            result = score(candidate, split)
+            if not isinstance(result, Score):
+                raise GanaugError(f"the score callable returned {type(result).__name__} for '{name}'; return a Score")
+            out[name].append(result)
     return out
 
 
 def decide(
-    scores: Mapping[str, Sequence[Score]], candidates: Mapping[str, T], baselines: Sequence[str], margin: float = 1.0
+    scores: Mapping[str, Sequence[Score]],
+    candidates: Mapping[str, T],
+    baselines: Sequence[str],
+    margin: float = 1.0,
+    holdout_ratio: float = 0.0,
 ) -> Decision[T]:
     """The best baseline by mean balanced accuracy is the reference; the candidate with the largest gain
-    that beats it by more than `margin` standard errors is chosen, else the reference itself."""
+    that beats it by more than `margin` standard errors is chosen, else the reference itself.
+
+    `holdout_ratio` corrects the standard errors for folds of one training set (see `holdout_ratio()`)."""
     if not baselines:
         raise GanaugError("no baselines to compare candidates with; name at least one (e.g. 'classical')")
     missing = sorted(set(baselines) - set(scores))
@@ -145,19 +168,23 @@ def decide(
     if margin < 0:
         raise GanaugError(f"margin={margin}: the number of standard errors a win must exceed must be >= 0")
 
-    def mean(name: str) -> float:
-        return _mean_std([s.balanced_accuracy for s in scores[name]])[0]
-
-    reference = max(baselines, key=mean)
+    reference = best_baseline(scores, baselines)
     ref = [s.balanced_accuracy for s in scores[reference]]
     results = {
-        name: CandidateResult(name, list(values), paired_gain([s.balanced_accuracy for s in values], ref))
+        name: CandidateResult(
+            name, list(values), paired_gain([s.balanced_accuracy for s in values], ref, holdout_ratio)
+        )
         for name, values in scores.items()
     }
     winners = [r for name, r in results.items() if name not in baselines and r.gain.beats(margin)]
     chosen = max(winners, key=lambda r: r.gain.mean).name if winners else reference
     results[chosen].chosen = True
     return Decision(reference, chosen, margin, results, dict(candidates), tuple(baselines))
+
+
+def best_baseline(scores: Mapping[str, Sequence[Score]], baselines: Sequence[str]) -> str:
+    """The baseline with the highest mean balanced accuracy (the reference every candidate must beat)."""
+    return max(baselines, key=lambda name: mean_balanced_accuracy(scores[name]))
 
 
 def choose(
@@ -175,18 +202,22 @@ def choose(
     unknown = sorted(set(baselines) - set(candidates))
     if unknown:
         raise GanaugError(f"baselines {unknown} are not among the candidates {sorted(candidates)}; add them")
-    return decide(score_candidates(candidates, score, splits), candidates, baselines, margin)
+    return decide(score_candidates(candidates, score, splits), candidates, baselines, margin, holdout_ratio(splits))
 
 
 def per_class_gains(
-    scores: Mapping[str, Sequence[Score]], reference: str, options: Sequence[str], class_id: int
+    scores: Mapping[str, Sequence[Score]],
+    reference: str,
+    options: Sequence[str],
+    class_id: int,
+    holdout_ratio: float = 0.0,
 ) -> dict[str, Gain]:
     """Each option's paired gain in class `class_id`'s recall over the reference."""
 
     def recall(name: str) -> list[float | None]:
         return [s.per_class_recall[class_id] if class_id < len(s.per_class_recall) else None for s in scores[name]]
 
-    return {name: paired_gain(recall(name), recall(reference)) for name in options}
+    return {name: paired_gain(recall(name), recall(reference), holdout_ratio) for name in options}
 
 
 def best_option_per_class(
@@ -195,12 +226,13 @@ def best_option_per_class(
     options: Sequence[str],
     classes: Sequence[int],
     margin: float = 1.0,
+    holdout_ratio: float = 0.0,
 ) -> dict[int, str | None]:
     """For each class, the option whose gain in that class's recall is largest and beats its uncertainty
     by `margin` standard errors; None (keep the reference's treatment of that class) when none does."""
     chosen: dict[int, str | None] = {}
     for c in classes:
-        gains = per_class_gains(scores, reference, options, c)
+        gains = per_class_gains(scores, reference, options, c, holdout_ratio)
         winners = [name for name, g in gains.items() if g.beats(margin)]
         chosen[c] = max(winners, key=lambda name: gains[name].mean) if winners else None
     return chosen

@@ -22,7 +22,16 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ganaug.auto.decision import Decision, Score, best_option_per_class, decide, score_candidates
+from ganaug.auto.decision import (
+    Decision,
+    Score,
+    best_baseline,
+    best_option_per_class,
+    decide,
+    holdout_ratio,
+    mean_balanced_accuracy,
+    score_candidates,
+)
 from ganaug.auto.splits import HoldoutSplit, stratified_folds
 from ganaug.classify.strategies import CLASSICAL_STRATEGIES, train_and_evaluate
 from ganaug.data.dataset import DatasetSplits, ImageDataset
@@ -31,6 +40,7 @@ from ganaug.synth.bank import SyntheticBank
 
 GAN_BASE = "gan+classical"
 PROXY_MIN_TAU = 0.6
+MIN_BASELINES_FOR_PROXY = 3  # with fewer, a ranking check says nothing: candidates train the full length
 
 
 @dataclass(frozen=True)
@@ -61,7 +71,8 @@ class AugmentChoice:
 class AutoSettings:
     """The search's candidates, splits and decision rule (see the module docstring).
 
-    `proxy_epochs` is the candidates' training length (at most the final training's; None: the same).
+    `proxy_epochs` (at most the final training's length; None: no proxy) is the candidates' training
+    length when the proxy check trusts it, which needs at least three baselines.
     """
 
     baselines: tuple[str, ...] = CLASSICAL_STRATEGIES
@@ -124,7 +135,11 @@ def gated_bank(bank: SyntheticBank, confidences: np.ndarray | None, min_confiden
     if min_confidence is None:
         return bank
     if confidences is None or len(confidences) != len(bank):
-        raise GanaugError("a gated candidate needs one own-class confidence per bank sample; pass confidences")
+        given = "none" if confidences is None else len(confidences)
+        raise GanaugError(
+            f"a gated candidate needs one own-class confidence per bank sample ({len(bank)}), got {given}; "
+            "compute them with ganaug.quality.gate.own_class_confidence(bank.images, bank.labels, extractor)"
+        )
     return bank.subset(np.flatnonzero(confidences >= min_confidence))
 
 
@@ -181,22 +196,29 @@ def auto_search(
         )
     start = time.perf_counter()
     splits = stratified_folds(train.labels, settings.folds, settings.repeats, settings.seed)
+    ratio = holdout_ratio(splits)
     proxy = min(settings.proxy_epochs or epochs, epochs)
     trainings = 0
     length = epochs
+    candidates: dict[str, AugmentChoice] = {name: AugmentChoice(name) for name in settings.baselines}
+    gated: dict[float | None, SyntheticBank] = {}
 
     def score(choice: AugmentChoice, split: HoldoutSplit) -> Score:
         nonlocal trainings
         trainings += 1
         if progress is not None:
-            progress(f"auto: {describe(choice)}, split {split.index + 1}/{len(splits)}, {length} epochs")
-        row = fit_choice(choice, _split_data(train, split), bank, confidences, epochs=length, **dict(train_kwargs))
+            name = next(n for n, c in candidates.items() if c == choice)
+            progress(f"auto: {name}, split {split.index + 1}/{len(splits)}, {length} epochs")
+        if choice.min_confidence not in gated:
+            gated[choice.min_confidence] = gated_bank(bank, confidences, choice.min_confidence)
+        source = gated[choice.min_confidence]
+        ungated = replace(choice, min_confidence=None)
+        row = fit_choice(ungated, _split_data(train, split), source, epochs=length, **dict(train_kwargs))
         return Score(row["balanced_accuracy"], tuple(row["per_class_recall"]))
 
-    candidates: dict[str, AugmentChoice] = {name: AugmentChoice(name) for name in settings.baselines}
     scores = score_candidates(candidates, score, splits)
     check = None
-    if proxy < epochs:
+    if proxy < epochs and len(settings.baselines) >= MIN_BASELINES_FOR_PROXY:
         length = proxy
         proxy_scores = score_candidates(candidates, score, splits)
         check = proxy_check(proxy_scores, scores, proxy, epochs)
@@ -204,36 +226,36 @@ def auto_search(
             scores = proxy_scores
         else:
             length = epochs
-    amounts = {f"{GAN_BASE} {a:.0%}": AugmentChoice(GAN_BASE, scaled_counts(targets, a)) for a in settings.amounts}
-    candidates.update(amounts)
-    scores.update(score_candidates(amounts, score, splits))
-    reference = max(settings.baselines, key=lambda name: np.mean([s.balanced_accuracy for s in scores[name]]))
+    reference = best_baseline(scores, settings.baselines)
 
     def add(new: dict[str, AugmentChoice]) -> None:
         fresh = {k: v for k, v in new.items() if k not in candidates and v not in candidates.values()}
         candidates.update(fresh)
         scores.update(score_candidates(fresh, score, splits))
 
+    amounts = {f"{GAN_BASE} {a * 100:g}%": AugmentChoice(GAN_BASE, scaled_counts(targets, a)) for a in settings.amounts}
+    add(amounts)
+    amounts = {name: choice for name, choice in amounts.items() if name in candidates}  # equal counts merge
     per_class: dict[int, str | None] = {}
     if settings.per_class:
-        per_class = best_option_per_class(scores, reference, list(amounts), sorted(targets), settings.margin)
+        per_class = best_option_per_class(scores, reference, list(amounts), sorted(targets), settings.margin, ratio)
         counts = {c: amounts[name].synthetic_counts[c] if name else 0 for c, name in per_class.items()}
         if any(counts.values()):
             add({f"{GAN_BASE} per class": AugmentChoice(GAN_BASE, counts)})
     gan_names = [name for name, c in candidates.items() if c.strategy == GAN_BASE]
-    best_name = max(gan_names, key=lambda name: np.mean([s.balanced_accuracy for s in scores[name]]))
+    best_name = max(gan_names, key=lambda name: mean_balanced_accuracy(scores[name]))
     best = candidates[best_name]
     variants = {f"{best_name} gate {t:g}": replace(best, min_confidence=t) for t in settings.min_confidences}
     variants.update(
         {f"{best_name} weight {w:g}": replace(best, synthetic_weight=w) for w in settings.synthetic_weights}
     )
     add(variants)
-    decision = decide(scores, candidates, settings.baselines, settings.margin)
+    decision = decide(scores, candidates, settings.baselines, settings.margin, ratio)
     return AutoResult(decision, per_class, time.perf_counter() - start, trainings, length, check)
 
 
 def _ranking(scores: Mapping[str, list[Score]]) -> list[str]:
-    return sorted(scores, key=lambda name: -np.mean([s.balanced_accuracy for s in scores[name]]))
+    return sorted(scores, key=lambda name: -mean_balanced_accuracy(scores[name]))
 
 
 def kendall_tau(first: list[str], second: list[str]) -> float:
@@ -269,15 +291,3 @@ def proxy_check(
         "kendall_tau": tau,
         "trusted": proxy_rank[0] == full_rank[0] and tau >= min_tau,
     }
-
-
-def describe(choice: AugmentChoice) -> str:
-    """A short name for a candidate (the name it was given where it has one)."""
-    if choice.strategy != GAN_BASE:
-        return choice.strategy
-    parts = [GAN_BASE, f"{sum(choice.synthetic_counts.values())} synthetic"]
-    if choice.min_confidence is not None:
-        parts.append(f"gate {choice.min_confidence:g}")
-    if choice.synthetic_weight != 1.0:
-        parts.append(f"weight {choice.synthetic_weight:g}")
-    return " ".join(parts)

@@ -52,5 +52,10 @@ def stratified_folds(
             offset += len(members)
         for k in range(n_folds):
             held = fold_of == k
+            if not held.any():
+                raise GanaugError(
+                    f"fold {k + 1} of {n_folds} holds out no image: too few classes have two or more images; "
+                    "use fewer folds"
+                )
             splits.append(HoldoutSplit(r * n_folds + k, everything[~held], everything[held]))
     return splits

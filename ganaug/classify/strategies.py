@@ -69,8 +69,9 @@ def plan_training(
     """The training data, sampler and class weights of `strategy` (one of STRATEGIES) on `train`.
 
     Every strategy's epoch is len(train) samples, so all train the same number of steps and differ only
-    in what they see (as BENCHMARK.md compares them): the gan strategies draw that many from the larger
-    mixed set (gan: shuffled without replacement, a fresh subset each epoch; gan+classical: balanced).
+    in what they see (as the MNIST-LT protocol compares them): the gan strategies draw that many from
+    the larger mixed set (gan: shuffled without replacement, a fresh subset each epoch; gan+classical:
+    balanced).
 
     `classical` is the transform of the classical strategies (default: `classical_transform`), used as
     a copy reseeded with `seed` (see `classical.seeded`) so a run never depends on earlier runs that

@@ -92,13 +92,13 @@ class MixedDataset(Dataset):
         still gets its own transform call, so the result equals `[self[i] for i in indices]`.
         """
         positions = [self._position(int(i)) for i in indices]
-        out: list[Any] = [None] * len(positions)
+        raw: list[Any] = [None] * len(positions)
         real = [k for k, p in enumerate(positions) if p < self._n_real]
         fetch = getattr(self.real, "__getitems__", None)
         wanted = [positions[k] for k in real]
         samples = fetch(wanted) if fetch is not None and real else [self.real[p] for p in wanted]
         for k, (image, label) in zip(real, samples, strict=True):
-            out[k] = self._sample(image, label, False)
+            raw[k] = (image, label, False)
         synthetic = [k for k, p in enumerate(positions) if p >= self._n_real]
         if synthetic:
             assert self.bank is not None
@@ -106,8 +106,9 @@ class MixedDataset(Dataset):
             images = torch.from_numpy(np.asarray(self.bank.images[j]))
             labels = np.asarray(self.bank.labels[j]).tolist()
             for n, k in enumerate(synthetic):
-                out[k] = self._sample(match_type(images[n], self._example), labels[n], True)
-        return out
+                raw[k] = (match_type(images[n], self._example), labels[n], True)
+        # transformed in index order, so a seeded random transform draws as it would one by one
+        return [self._sample(*sample) for sample in raw]
 
     def counts(self) -> list[int]:
         """Samples per class id (real plus synthetic), in class-id order."""

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from ganaug.auto.decision import Score, best_option_per_class, choose, decide, paired_gain
+from ganaug.auto.decision import Score, best_option_per_class, choose, decide, holdout_ratio, paired_gain
 from ganaug.auto.splits import stratified_folds
 from ganaug.errors import GanaugError
 
@@ -25,6 +25,18 @@ def test_paired_gain_known_values():
     assert g.mean == pytest.approx(0.2) and g.uncertainty == pytest.approx(0.1)  # std 0.1414 / sqrt(2)
     assert paired_gain([0.5, None], [0.4, 0.4]).uncertainty == math.inf
     assert paired_gain([None], [0.4]).n == 0
+
+
+def test_overlapping_folds_widen_the_uncertainty():
+    # Nadeau-Bengio: variance x (1/n + n_holdout/n_fit) instead of 1/n
+    naive = paired_gain([0.3, 0.5], [0.2, 0.2])
+    corrected = paired_gain([0.3, 0.5], [0.2, 0.2], holdout_ratio=0.5)
+    assert corrected.uncertainty == pytest.approx(naive.uncertainty * math.sqrt((0.5 + 0.5) / 0.5))
+    s = {"classical": BASE, "gan": scores(0.83, 0.82, 0.79)}  # gains .03, 0, .01: se .0088, corrected .0139
+    assert decide(s, {}, ["classical"], margin=1.0).chosen == "gan"
+    assert decide(s, {}, ["classical"], margin=1.0, holdout_ratio=0.5).chosen == "classical"
+    splits = stratified_folds([0] * 6 + [1] * 6, n_folds=3)
+    assert holdout_ratio(splits) == pytest.approx(4 / 8)
 
 
 def test_a_clearly_better_candidate_is_chosen():

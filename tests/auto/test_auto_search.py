@@ -66,7 +66,7 @@ def test_gated_bank_keeps_confident_samples_and_fit_choice_caps_counts(setup):
 def test_search_scores_every_candidate_on_every_split_and_records_the_decision(setup):
     train, bank = setup
     settings = AutoSettings(
-        baselines=("oversample", "classical"),
+        baselines=("none", "oversample", "classical"),
         amounts=(0.5, 1.0),
         min_confidences=(0.5,),
         synthetic_weights=(0.5,),
@@ -87,16 +87,17 @@ def test_search_scores_every_candidate_on_every_split_and_records_the_decision(s
     )
     d = result.decision
     names = list(d.results)
-    assert names[:4] == ["oversample", "classical", "gan+classical 50%", "gan+classical 100%"]
+    assert names[:5] == ["none", "oversample", "classical", "gan+classical 50%", "gan+classical 100%"]
     assert any(n.endswith("gate 0.5") for n in names) and any(n.endswith("weight 0.5") for n in names)
     check = result.proxy_check
     assert check["proxy_epochs"] == 1 and check["full_epochs"] == 3
-    assert sorted(check["proxy_ranking"]) == sorted(check["full_ranking"]) == ["classical", "oversample"]
+    assert sorted(check["proxy_ranking"]) == sorted(check["full_ranking"]) == ["classical", "none", "oversample"]
     assert result.candidate_epochs == (1 if check["trusted"] else 3)
     # the baselines train at both lengths, every other candidate once
-    assert result.trainings == 2 * (len(names) + 2) == len(messages)
+    assert result.trainings == 2 * (len(names) + 3) == len(messages)
+    assert messages[0] == "auto: none, split 1/2, 3 epochs" and "auto: gan+classical 50%, split 1/2" in messages[12]
     assert all(len(r.scores) == 2 for r in d.results.values())
-    assert d.reference in ("oversample", "classical") and d.chosen in names
+    assert d.reference in ("none", "oversample", "classical") and d.chosen in names
     record = decision_record(result, train.class_names, final_fit_seconds=2.0)
     assert record["chosen"] == d.chosen and len(record["candidates"]) == len(names)
     assert record["decision_cost_in_final_trainings"] == pytest.approx(result.seconds / 2.0, abs=0.01)
@@ -132,3 +133,18 @@ def test_proxy_is_trusted_only_when_it_ranks_the_baselines_like_the_full_length(
     full = _means(none=0.75, oversample=0.85, reweight=0.88, classical=0.93)
     check = proxy_check(_means(**proxy), full, proxy=10, epochs=30)
     assert check["trusted"] is trusted and check["full_ranking"][0] == "classical"
+
+
+def test_no_proxy_with_fewer_than_three_baselines(setup):
+    train, bank = setup
+    settings = AutoSettings(
+        baselines=("classical",),
+        amounts=(1.0,),
+        min_confidences=(),
+        synthetic_weights=(),
+        per_class=False,
+        folds=2,
+        proxy_epochs=1,
+    )
+    result = auto_search(train, bank, {2: 30, 3: 30}, settings=settings, epochs=2, **TRAIN_KW)
+    assert result.proxy_check is None and result.candidate_epochs == 2 and result.trainings == 4

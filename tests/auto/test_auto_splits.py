@@ -38,6 +38,11 @@ def test_seeded_and_repeats_reshuffle():
     assert not np.array_equal(a[0].holdout, c[0].holdout)
 
 
+def test_a_fold_with_nothing_to_hold_out_is_refused():
+    with pytest.raises(GanaugError, match="fold 3 of 3 holds out no image"):
+        stratified_folds([0, 0, 1, 2, 3], n_folds=3)
+
+
 @pytest.mark.parametrize("kwargs", [{"n_folds": 1}, {"repeats": 0}, {"n_folds": 50}])
 def test_bad_settings_are_refused(kwargs):
     with pytest.raises(GanaugError):

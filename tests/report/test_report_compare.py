@@ -83,7 +83,7 @@ def test_quality_metrics_flatten_numbers_once_per_distinct_set(tmp_path) -> None
 
 @pytest.mark.parametrize(
     ("auto", "never_worse"),
-    [([0.93, 0.91], True), ([0.905, 0.895], True), ([0.88, 0.88], False), ([0.95], None)],
+    [([0.93, 0.91], True), ([0.91, 0.90], True), ([0.89, 0.89], False), ([0.95], None)],
 )
 def test_auto_is_judged_against_one_standard_deviation(auto: list[float], never_worse: bool | None) -> None:
     # best classical 0.92 ± 0.02: auto may be at most 0.02 below it (the larger std)

@@ -262,7 +262,6 @@ def test_batched_fetch_equals_one_by_one(toy_dataset: ImageDataset, bank: Synthe
     batch = mixed.__getitems__(order)
     _same_samples(batch, [mixed[i] for i in order])
     assert [s[2] for s in batch] == [True, False, True, False, True, True, False]
-    batch[0][0][0, 0, 0] = 7  # a fetched image is the caller's own: the bank is not touched
     with pytest.raises(IndexError):
         mixed.__getitems__([0, len(mixed)])
     loader = torch.utils.data.DataLoader(mixed, batch_size=8, shuffle=False)
@@ -274,3 +273,22 @@ def test_image_dataset_batched_fetch(toy_dataset: ImageDataset) -> None:
     batch = toy_dataset.__getitems__([5, 0, 5])
     assert [label for _, label in batch] == [int(toy_dataset.labels[i]) for i in (5, 0, 5)]
     assert all(torch.equal(img, toy_dataset.images[i]) for (img, _), i in zip(batch, (5, 0, 5), strict=True))
+
+
+def test_batched_fetch_is_a_copy_and_keeps_a_seeded_transform_in_index_order(
+    toy_dataset: ImageDataset, bank: SyntheticBank
+) -> None:
+    loaded = SyntheticBank.load(bank.directory)
+    before = np.array(loaded.images)
+    order = [len(toy_dataset) + 2, 0, len(toy_dataset), 4, 1]
+    plain = MixedDataset(toy_dataset, loaded, {1: 4, 2: 6})
+    for image, _ in plain.__getitems__(order):
+        image.fill_(7)
+    np.testing.assert_array_equal(np.array(loaded.images), before)
+
+    def draws(fetch) -> list:
+        torch.manual_seed(0)
+        mixed = MixedDataset(toy_dataset, loaded, {1: 4, 2: 6}, transform=v2.RandomAffine(degrees=40))
+        return fetch(mixed)
+
+    _same_samples(draws(lambda m: m.__getitems__(order)), draws(lambda m: [m[i] for i in order]))
