@@ -180,7 +180,7 @@ def bench_mixing(
     device: torch.device, n_real: int, n_synthetic: int, batch: int, work: Path, repeats: int
 ) -> list[list[str]]:
     """Rows: dataset, samples, training-epoch seconds and the ratio of plain to it, then the same for an
-    epoch of loading alone (no model), each the best of `repeats`."""
+    epoch of loading alone (no model), each the best of `repeats` rounds over the datasets in turn."""
     real = random_images(n_real, (1, 28, 28))
     synthetic = random_images(n_synthetic, (1, 28, 28), seed=1)
     bank = SyntheticBank.from_arrays(
@@ -192,13 +192,17 @@ def bench_mixing(
         "MixedDataset": DataLoader(MixedDataset(real, bank, return_source=True), batch_size=batch, shuffle=True),
         "GANAugDataModule": GANAugDataModule(PlainDataModule(real, batch), bank).train_dataloader(),
     }
-    seconds, loading = {}, {}
+    models = {}
     for name, loader in loaders.items():
         torch.manual_seed(0)
-        model = SmallCNN(1, NUM_CLASSES)
-        reference.train_epoch_seconds(model, loader, device)
-        seconds[name] = min(reference.train_epoch_seconds(model, loader, device) for _ in range(repeats))
-        loading[name] = min(reference.load_epoch_seconds(loader) for _ in range(repeats))
+        models[name] = SmallCNN(1, NUM_CLASSES)
+        reference.train_epoch_seconds(models[name], loader, device)
+    seconds = {name: float("inf") for name in loaders}
+    loading = dict(seconds)
+    for _ in range(repeats):  # interleaved, so a drift of the machine's speed hits every dataset alike
+        for name, loader in loaders.items():
+            seconds[name] = min(seconds[name], reference.train_epoch_seconds(models[name], loader, device))
+            loading[name] = min(loading[name], reference.load_epoch_seconds(loader))
     base, base_load = seconds["plain TensorDataset"], loading["plain TensorDataset"]
     return [
         [
@@ -256,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--generate", type=int, default=50_000, help="samples generated into a bank")
     parser.add_argument("--mix-real", type=int, default=10_000, help="real samples in the mixing epoch")
     parser.add_argument("--mix-synthetic", type=int, default=10_000, help="synthetic samples in the mixing epoch")
-    parser.add_argument("--repeats", type=int, default=3, help="mixing epochs timed per dataset (best kept)")
+    parser.add_argument("--repeats", type=int, default=5, help="mixing epochs timed per dataset (best kept)")
     parser.add_argument("--bank-size", type=int, default=1_000_000, help="samples in the memory section's bank")
     parser.add_argument(
         "--bank-width",
