@@ -14,13 +14,11 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from existing_datamodule import DigitsDataModule, YourModel
+from existing_datamodule import DigitsDataModule, YourModel, train_bank
 from torch.utils.data import DataLoader, Subset
 
-from ganaug import GANAugDataModule, GeneratorArtifact, ImageDataset, SyntheticBank, export_generator, train_gan
+from ganaug import GANAugDataModule
 from ganaug.auto import HoldoutSplit, Score, candidates_table, choose, stratified_folds
-from ganaug.data.imbalance import select_minority, synthetic_targets
-from ganaug.gan.training import gan_training_set
 
 
 class FoldDataModule(pl.LightningDataModule):
@@ -49,15 +47,7 @@ def main() -> None:
     args = parser.parse_args()
 
     dm = DigitsDataModule()
-    dm.setup()
-    train = ImageDataset(dm.train_set.tensors[0], dm.train_set.tensors[1], [str(i) for i in range(10)])
-    counts = train.counts()
-    minority = select_minority(counts, train.class_names, threshold=0.5)
-    gan_set, trained = gan_training_set(train, minority, condition_on="all")
-    gan = train_gan(gan_set, trained, steps=args.gan_steps, trainer_kwargs={"accelerator": "cpu"})
-    artifact = GeneratorArtifact.load(export_generator(gan, args.out / "generator", train.class_names))
-    targets = synthetic_targets(counts, minority, mode="fill", fill_fraction=1.0)
-    bank = SyntheticBank.generate(artifact, targets, args.out / "bank", progress=False)
+    bank, targets = train_bank(dm, args.out, args.gan_steps, fill_fraction=1.0, progress=False)
 
     candidates = {
         "no synthetic": None,

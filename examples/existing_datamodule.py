@@ -81,6 +81,23 @@ class YourModel(pl.LightningModule):
         return torch.optim.Adam(self.parameters(), lr=2e-3)
 
 
+def train_bank(
+    dm: DigitsDataModule, out: Path, gan_steps: int, fill_fraction: float, progress: bool = True
+) -> tuple[SyntheticBank, dict[int, int]]:
+    """Train the GAN on the datamodule's training split (all classes), export it to `out/generator` and
+    sample its rare classes into `out/bank`; return the bank and the samples per class."""
+    dm.setup()
+    train = ImageDataset(dm.train_set.tensors[0], dm.train_set.tensors[1], [str(i) for i in range(10)])
+    counts = train.counts()
+    minority = select_minority(counts, train.class_names, threshold=0.5)
+    gan_set, trained = gan_training_set(train, minority, condition_on="all")
+    gan = train_gan(gan_set, trained, steps=gan_steps, trainer_kwargs={"accelerator": "cpu"})
+    artifact = GeneratorArtifact.load(export_generator(gan, out / "generator", train.class_names))
+    targets = synthetic_targets(counts, minority, mode="fill", fill_fraction=fill_fraction)
+    print(f"train counts {counts}; minority {minority}; synthetic per class {targets}")
+    return SyntheticBank.generate(artifact, targets, out / "bank", progress=progress), targets
+
+
 def main() -> None:
     """Train a GAN on the datamodule's rare classes, then your model with and without its samples."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -89,17 +106,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("ganaug-example"))
     args = parser.parse_args()
 
-    dm = DigitsDataModule()
-    dm.setup()
-    train = ImageDataset(dm.train_set.tensors[0], dm.train_set.tensors[1], [str(i) for i in range(10)])
-    counts = train.counts()
-    minority = select_minority(counts, train.class_names, threshold=0.5)
-    gan_set, trained = gan_training_set(train, minority, condition_on="all")
-    gan = train_gan(gan_set, trained, steps=args.gan_steps, trainer_kwargs={"accelerator": "cpu"})
-    artifact = GeneratorArtifact.load(export_generator(gan, args.out / "generator", train.class_names))
-    targets = synthetic_targets(counts, minority, mode="fill", fill_fraction=0.5)
-    bank = SyntheticBank.generate(artifact, targets, args.out / "bank")
-    print(f"train counts {counts}; minority {minority}; synthetic per class {targets}")
+    bank, _ = train_bank(DigitsDataModule(), args.out, args.gan_steps, fill_fraction=0.5)
 
     for name, datamodule in (("plain", DigitsDataModule()), ("ganaug", GANAugDataModule(DigitsDataModule(), bank))):
         pl.seed_everything(0)
