@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ganaug.apps.cache import cached_stage
 from ganaug.auto.report import decision_record, decision_table
-from ganaug.auto.search import AutoSettings, auto_search, fit_choice
+from ganaug.auto.search import AutoSettings, GatedBanks, auto_search, fit_choice
 from ganaug.classify.classical import classical_transform
 from ganaug.classify.strategies import AUTO, GAN_STRATEGIES, train_and_evaluate
 from ganaug.data.dataset import DatasetSplits
@@ -279,20 +279,20 @@ def run_auto(
     confidences = None
     if settings.min_confidences:
         confidences = own_class_confidence(bank.images, bank.labels, feature_extractor(cfg, prepared))
+    banks = GatedBanks(bank, confidences)
     epochs = cfg.classifier.epochs
     result = auto_search(
         prepared.splits.train,
-        bank,
+        banks,
         targets,
         settings=settings,
-        confidences=confidences,
         epochs=epochs,
         progress=log.info,
         **train_kwargs,
     )
     choice = result.decision.chosen_candidate
     log.info("auto: training the choice '%s' on the whole training split", result.decision.chosen)
-    row = fit_choice(choice, prepared.splits, bank, confidences, epochs=epochs, **train_kwargs)
+    row = fit_choice(choice, prepared.splits, banks, epochs=epochs, **train_kwargs)
     record = decision_record(result, prepared.splits.train.class_names, row["fit_seconds"])
     summary = {k: record[k] for k in ("chosen", "reference", "improved", "decision_seconds")}
     row = {**row, "strategy": AUTO, "auto": {**summary, "settings": choice.to_json()}}

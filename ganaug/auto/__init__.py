@@ -7,7 +7,7 @@ splits, baselines=[...])`. ganaug's reference classifier uses `auto_search` (the
 
 from ganaug.auto.decision import Decision, Gain, Score, best_option_per_class, choose, decide, paired_gain
 from ganaug.auto.report import candidates_table, verdict
-from ganaug.auto.search import AugmentChoice, AutoResult, AutoSettings, auto_search, fit_choice
+from ganaug.auto.search import AugmentChoice, AutoResult, AutoSettings, GatedBanks, auto_search, fit_choice
 from ganaug.auto.splits import HoldoutSplit, stratified_folds
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "AutoSettings",
     "Decision",
     "Gain",
+    "GatedBanks",
     "HoldoutSplit",
     "Score",
     "auto_search",

@@ -90,7 +90,7 @@ class CandidateResult:
     @property
     def mean(self) -> float:
         """Mean balanced accuracy over the splits."""
-        return _mean_std([s.balanced_accuracy for s in self.scores])[0]
+        return mean_balanced_accuracy(self.scores)
 
     @property
     def std(self) -> float:
@@ -125,6 +125,11 @@ class Decision(Generic[T]):
     def chosen_candidate(self) -> T:
         """The chosen candidate's value (what the caller trains the final model with)."""
         return self.candidates[self.chosen]
+
+    @property
+    def n_splits(self) -> int:
+        """How many splits every candidate was scored on."""
+        return len(next(iter(self.results.values())).scores)
 
     @property
     def improved(self) -> bool:

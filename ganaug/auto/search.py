@@ -130,26 +130,36 @@ def scaled_counts(targets: Mapping[int, int], fraction: float) -> dict[int, int]
     return {c: max(1, round(n * fraction)) if n > 0 else 0 for c, n in targets.items()}
 
 
-def gated_bank(bank: SyntheticBank, confidences: np.ndarray | None, min_confidence: float | None) -> SyntheticBank:
-    """The bank restricted to samples whose own-class confidence reaches `min_confidence` (None: all)."""
-    if min_confidence is None:
-        return bank
-    if confidences is None or len(confidences) != len(bank):
-        given = "none" if confidences is None else len(confidences)
-        raise GanaugError(
-            f"a gated candidate needs one own-class confidence per bank sample ({len(bank)}), got {given}; "
-            "compute them with ganaug.quality.gate.own_class_confidence(bank.images, bank.labels, extractor)"
-        )
-    return bank.subset(np.flatnonzero(confidences >= min_confidence))
+class GatedBanks:
+    """A bank and its samples' own-class confidences (optional), serving the bank restricted to samples
+    whose confidence reaches a threshold; each threshold's bank (an in-memory copy of the survivors) is
+    built once and kept."""
+
+    def __init__(self, bank: SyntheticBank, confidences: np.ndarray | None = None) -> None:
+        if confidences is not None and len(confidences) != len(bank):
+            raise GanaugError(
+                f"{len(confidences)} confidences for a bank of {len(bank)} samples; compute one per sample with "
+                "ganaug.quality.gate.own_class_confidence(bank.images, bank.labels, extractor)"
+            )
+        self.bank = bank
+        self.confidences = confidences
+        self._gated: dict[float, SyntheticBank] = {}
+
+    def __call__(self, min_confidence: float | None) -> SyntheticBank:
+        """The bank itself for None, else its samples with own-class confidence >= `min_confidence`."""
+        if min_confidence is None:
+            return self.bank
+        if self.confidences is None:
+            raise GanaugError(
+                "a gated candidate needs the bank samples' own-class confidences; pass them to GatedBanks "
+                "(ganaug.quality.gate.own_class_confidence(bank.images, bank.labels, extractor))"
+            )
+        if min_confidence not in self._gated:
+            self._gated[min_confidence] = self.bank.subset(np.flatnonzero(self.confidences >= min_confidence))
+        return self._gated[min_confidence]
 
 
-def fit_choice(
-    choice: AugmentChoice,
-    splits: DatasetSplits,
-    bank: SyntheticBank | None,
-    confidences: np.ndarray | None = None,
-    **train_kwargs,
-) -> dict:
+def fit_choice(choice: AugmentChoice, splits: DatasetSplits, banks: GatedBanks | None, **train_kwargs) -> dict:
     """Train and score the reference classifier with `choice` (train_and_evaluate's metrics dict).
 
     Counts above what the (gated) bank holds for a class are capped to it. `train_kwargs` go to
@@ -157,9 +167,9 @@ def fit_choice(
     """
     if choice.strategy != GAN_BASE:
         return train_and_evaluate(choice.strategy, splits, **train_kwargs)
-    if bank is None:
+    if banks is None:
         raise GanaugError("a gan+classical candidate needs the synthetic bank; generate one first")
-    source = gated_bank(bank, confidences, choice.min_confidence)
+    source = banks(choice.min_confidence)
     held = source.counts()
     counts = {c: min(n, held[c]) for c, n in choice.synthetic_counts.items()}
     model_kwargs = {**train_kwargs.pop("model_kwargs", {}), "synthetic_weight": choice.synthetic_weight}
@@ -174,11 +184,10 @@ def _split_data(train: ImageDataset, split: HoldoutSplit) -> DatasetSplits:
 
 def auto_search(
     train: ImageDataset,
-    bank: SyntheticBank,
+    banks: GatedBanks,
     targets: Mapping[int, int],
     *,
     settings: AutoSettings = AutoSettings(),
-    confidences: np.ndarray | None = None,
     epochs: int = 30,
     progress: Callable[[str], None] | None = None,
     **train_kwargs,
@@ -186,12 +195,12 @@ def auto_search(
     """Run the staged search on `train` and decide; `train_kwargs` go to train_and_evaluate.
 
     `targets` are the minority classes' full synthetic counts (the bank holds at least these, unless
-    a gate left a class short); `confidences` the bank samples' own-class confidences, needed when
+    a gate left a class short); `banks` needs the bank samples' own-class confidences when
     `settings.min_confidences` is not empty.
     """
-    if settings.min_confidences and confidences is None:
+    if settings.min_confidences and banks.confidences is None:
         raise GanaugError(
-            "auto min_confidences need the bank samples' own-class confidences; pass confidences= "
+            "auto min_confidences need the bank samples' own-class confidences; pass them to GatedBanks "
             "(ganaug.quality.gate.own_class_confidence) or set min_confidences to ()"
         )
     start = time.perf_counter()
@@ -201,7 +210,6 @@ def auto_search(
     trainings = 0
     length = epochs
     candidates: dict[str, AugmentChoice] = {name: AugmentChoice(name) for name in settings.baselines}
-    gated: dict[float | None, SyntheticBank] = {}
 
     def score(choice: AugmentChoice, split: HoldoutSplit) -> Score:
         nonlocal trainings
@@ -209,11 +217,7 @@ def auto_search(
         if progress is not None:
             name = next(n for n, c in candidates.items() if c == choice)
             progress(f"auto: {name}, split {split.index + 1}/{len(splits)}, {length} epochs")
-        if choice.min_confidence not in gated:
-            gated[choice.min_confidence] = gated_bank(bank, confidences, choice.min_confidence)
-        source = gated[choice.min_confidence]
-        ungated = replace(choice, min_confidence=None)
-        row = fit_choice(ungated, _split_data(train, split), source, epochs=length, **dict(train_kwargs))
+        row = fit_choice(choice, _split_data(train, split), banks, epochs=length, **dict(train_kwargs))
         return Score(row["balanced_accuracy"], tuple(row["per_class_recall"]))
 
     scores = score_candidates(candidates, score, splits)

@@ -11,9 +11,9 @@ from ganaug.auto.report import decision_record, decision_table, verdict
 from ganaug.auto.search import (
     AugmentChoice,
     AutoSettings,
+    GatedBanks,
     auto_search,
     fit_choice,
-    gated_bank,
     kendall_tau,
     proxy_check,
     scaled_counts,
@@ -52,13 +52,16 @@ def test_scaled_counts_and_settings_checks():
 def test_gated_bank_keeps_confident_samples_and_fit_choice_caps_counts(setup):
     train, bank = setup
     confidences = np.where(np.arange(len(bank)) % 2 == 0, 0.95, 0.2)
-    gated = gated_bank(bank, confidences, 0.9)
-    assert gated.counts() == [0, 0, 15, 15] and len(gated_bank(bank, None, None)) == 60
+    banks = GatedBanks(bank, confidences)
+    assert banks(0.9).counts() == [0, 0, 15, 15] and len(GatedBanks(bank)(None)) == 60
+    assert banks(0.9) is banks(0.9)  # built once per threshold
     with pytest.raises(GanaugError, match="confidence"):
-        gated_bank(bank, None, 0.5)
+        GatedBanks(bank)(0.5)
+    with pytest.raises(GanaugError, match="3 confidences for a bank of 60"):
+        GatedBanks(bank, confidences[:3])
     splits = DatasetSplits(train, train.subset([]), train)
     choice = AugmentChoice("gan+classical", {2: 25, 3: 5}, min_confidence=0.9, synthetic_weight=0.5)
-    row = fit_choice(choice, splits, bank, confidences, epochs=1, **TRAIN_KW)
+    row = fit_choice(choice, splits, banks, epochs=1, **TRAIN_KW)
     assert row["synthetic_size"] == 15 + 5
     assert fit_choice(AugmentChoice("reweight"), splits, None, epochs=1, **TRAIN_KW)["synthetic_size"] == 0
 
@@ -77,10 +80,9 @@ def test_search_scores_every_candidate_on_every_split_and_records_the_decision(s
     messages = []
     result = auto_search(
         train,
-        bank,
+        GatedBanks(bank, confidences),
         {2: 30, 3: 30},
         settings=settings,
-        confidences=confidences,
         epochs=3,
         progress=messages.append,
         **TRAIN_KW,
@@ -105,7 +107,7 @@ def test_search_scores_every_candidate_on_every_split_and_records_the_decision(s
     table = decision_table(result, final_fit_seconds=result.seconds / 4)
     assert verdict(d) in table and all(n in table for n in names) and "= 4.0 final trainings" in table
     with pytest.raises(GanaugError, match="confidences"):
-        auto_search(train, bank, {2: 30}, settings=settings, epochs=1, **TRAIN_KW)
+        auto_search(train, GatedBanks(bank), {2: 30}, settings=settings, epochs=1, **TRAIN_KW)
 
 
 def test_kendall_tau_known_values():
@@ -146,5 +148,5 @@ def test_no_proxy_with_fewer_than_three_baselines(setup):
         folds=2,
         proxy_epochs=1,
     )
-    result = auto_search(train, bank, {2: 30, 3: 30}, settings=settings, epochs=2, **TRAIN_KW)
+    result = auto_search(train, GatedBanks(bank), {2: 30, 3: 30}, settings=settings, epochs=2, **TRAIN_KW)
     assert result.proxy_check is None and result.candidate_epochs == 2 and result.trainings == 4
