@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -63,11 +63,21 @@ def own_class_confidence(
     """
     labels = np.array(labels, dtype=np.int64).reshape(-1)
     out = np.zeros(len(labels), dtype=np.float64)
-    for start in range(0, len(labels), CHUNK):
-        batch = torch.from_numpy(np.array(images[start : start + CHUNK]))
-        _, probs = extractor.embed(batch)
-        out[start : start + len(batch)] = probs[torch.arange(len(batch)), labels[start : start + len(batch)]].numpy()
+    for start, batch in _chunks(images, len(labels)):
+        out[start : start + len(batch)] = _confidence(batch, labels[start : start + len(batch)], extractor)
     return out
+
+
+def _chunks(images: torch.Tensor | np.ndarray, n: int) -> Iterator[tuple[int, torch.Tensor]]:
+    """(start, uint8 tensor) for every `CHUNK` images, each read once from a (memory-mapped) array."""
+    for start in range(0, n, CHUNK):
+        yield start, torch.from_numpy(np.array(images[start : start + CHUNK]))
+
+
+def _confidence(batch: torch.Tensor, labels: np.ndarray, extractor: FeatureExtractor) -> np.ndarray:
+    """The domain classifier's probability of each image's own class."""
+    _, probs = extractor.embed(batch)
+    return probs[torch.arange(len(batch)), labels].numpy()
 
 
 def gate_samples(
@@ -85,15 +95,15 @@ def gate_samples(
     """
     if not 0.0 <= min_confidence <= 1.0:
         raise GanaugError(f"min_confidence={min_confidence}: a probability, must lie in [0, 1]")
-    low = own_class_confidence(images, labels, extractor) < min_confidence
-    copy = np.zeros(len(low), dtype=bool)
-    if near_copy_threshold is not None:
-        for start in range(0, len(low), CHUNK):
-            confident = ~low[start : start + CHUNK]
-            if confident.any():
-                batch = torch.from_numpy(np.array(images[start : start + CHUNK]))[torch.from_numpy(confident)]
-                distances = pixel_distance_to_train(batch, train).numpy()
-                copy[start : start + CHUNK][confident] = distances <= near_copy_threshold
+    labels = np.array(labels, dtype=np.int64).reshape(-1)
+    low = np.zeros(len(labels), dtype=bool)
+    copy = np.zeros(len(labels), dtype=bool)
+    for start, batch in _chunks(images, len(labels)):
+        confident = _confidence(batch, labels[start : start + len(batch)], extractor) >= min_confidence
+        low[start : start + len(batch)] = ~confident
+        if near_copy_threshold is not None and confident.any():
+            distances = pixel_distance_to_train(batch[torch.from_numpy(confident)], train).numpy()
+            copy[start : start + len(batch)][confident] = distances <= near_copy_threshold
     return low, copy
 
 
