@@ -14,21 +14,29 @@ Hydra overrides given to every job.
 from __future__ import annotations
 
 import argparse
-import re
 import shlex
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ganaug.apps.sweeps import (
+    check_fresh,
+    check_overrides,
+    data_root_overrides,
+    hydra_value,
+    multirun,
+    override_key,
+    parse_ratios,
+    run_sweeps,
+    seed_list,
+)
 from ganaug.errors import GanaugError, print_error
 from ganaug.report.build import build_report
 
 # Overrides the command sets itself from its options, and the option to use instead.
 _OWNED = {"seed": "--seeds N", "imbalance.ratio": "--ratios R1,R2", "hydra.sweep.dir": "--out DIR"}
-_SAFE_VALUE = re.compile(r"^[\w/.\-:~+@]+$")
 DEFAULT_RATIOS = ("100", "10")
 
 
@@ -39,42 +47,6 @@ class Plan:
     sweeps: list[list[str]]
     out: Path
     report_dir: Path
-
-
-def _key(override: str) -> str:
-    return override.split("=", 1)[0].lstrip("+~")
-
-
-def hydra_value(value: str) -> str:
-    """`value` quoted for a Hydra override when it holds characters the override grammar treats specially."""
-    if _SAFE_VALUE.match(value):
-        return value
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def parse_ratios(text: str) -> list[str] | None:
-    """'100,10' -> ['100', '10']; 'none' -> None (keep the data's own imbalance)."""
-    if text.strip().lower() == "none":
-        return None
-    ratios = [r.strip() for r in text.split(",") if r.strip()]
-    try:
-        values = [float(r) for r in ratios]
-    except ValueError:
-        values = []
-    if not values or any(v < 1 for v in values):
-        raise GanaugError(f"--ratios {text}: give comma-separated numbers of at least 1 (e.g. 100,10), or none")
-    return ratios
-
-
-def _check_overrides(overrides: Sequence[str], ratios: Sequence[str] | None) -> None:
-    for override in overrides:
-        if "=" not in override and not override.startswith("~"):
-            raise GanaugError(f"{override!r} is not a Hydra override; write key=value (e.g. data=npz)")
-        key = _key(override)
-        if key in _OWNED:
-            raise GanaugError(f"{override}: the benchmark sets {key} itself; use {_OWNED[key]} instead")
-        if ratios is not None and override == "imbalance=none":
-            raise GanaugError("imbalance=none conflicts with --ratios; use --ratios none to keep the data as it is")
 
 
 def plan(
@@ -89,45 +61,31 @@ def plan(
     python: str = sys.executable,
 ) -> Plan:
     """The multirun command lines of the protocol, for the given data and extra overrides."""
-    if seeds < 1:
-        raise GanaugError(f"--seeds {seeds}: give at least 1 (BENCHMARK.md asks for 5)")
-    _check_overrides(overrides, ratios)
-    keys = {_key(o) for o in overrides}
-    base: list[str] = []
-    if data_root is not None:
-        if not Path(data_root).expanduser().is_dir():
-            raise GanaugError(f"--data-root {data_root}: folder not found; pass the folder holding the MNIST IDX files")
-        if "experiment" not in keys:
-            base.append("experiment=mnist_lt")
-        base += ["data=mnist", f"data.root={hydra_value(str(Path(data_root).expanduser().resolve()))}"]
-    seed_list = "seed=" + ",".join(str(s) for s in range(seeds))
+    check_overrides(overrides, _OWNED)
+    if ratios is not None and "imbalance=none" in overrides:
+        raise GanaugError("imbalance=none conflicts with --ratios; use --ratios none to keep the data as it is")
+    keys = {override_key(o) for o in overrides}
+    base = data_root_overrides(data_root, keys)
+    seeds_override = seed_list(seeds)
     if keys & {"augment", "augment.strategies"}:
         if with_auto:
             raise GanaugError("--with-auto adds auto to augment=all; drop your augment override or add auto to it")
         strategies = []
     else:
         strategies = ["augment=all+auto" if with_auto else "augment=all"]
-    command = [python, "-m", "ganaug", "-m"]
+    command = multirun(python)
     out = out.expanduser().resolve()
     if ratios is None:
-        sweeps = [[*command, *base, "imbalance=none", *strategies, seed_list, *overrides,
+        sweeps = [[*command, *base, "imbalance=none", *strategies, seeds_override, *overrides,
                    f"hydra.sweep.dir={hydra_value(str(out / 'as_given'))}"]]
     else:
-        sweeps = [[*command, *base, f"imbalance.ratio={','.join(ratios)}", *strategies, seed_list, *overrides,
+        sweeps = [[*command, *base, f"imbalance.ratio={','.join(ratios)}", *strategies, seeds_override, *overrides,
                    f"hydra.sweep.dir={hydra_value(str(out / 'long_tail'))}"]]
         if upper_bound:
-            shared = [o for o in overrides if not _key(o).startswith(("imbalance", "augment"))]
-            sweeps.append([*command, *base, "imbalance=none", "augment=none", seed_list, *shared,
+            shared = [o for o in overrides if not override_key(o).startswith(("imbalance", "augment"))]
+            sweeps.append([*command, *base, "imbalance=none", "augment=none", seeds_override, *shared,
                            f"hydra.sweep.dir={hydra_value(str(out / 'upper_bound'))}"])
     return Plan(sweeps=sweeps, out=out, report_dir=out / "report")
-
-
-def _check_fresh(out: Path) -> None:
-    """Refuse an output folder that already holds job folders: the report would mix two benchmarks."""
-    if out.is_dir() and next(out.rglob("metrics.json"), None) is not None:
-        raise GanaugError(
-            f"--out {out}: already holds a benchmark's runs; pass a new folder (cached GANs and data are reused)"
-        )
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -165,12 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for argv_ in [*steps.sweeps, report + (["--no-figures"] if args.no_figures else [])]:
                 print(shlex.join(argv_))
             return 0
-        _check_fresh(steps.out)
-        for sweep in steps.sweeps:
-            print(f"ganaug benchmark: {shlex.join(sweep)}", flush=True)
-            code = subprocess.run(sweep, check=False).returncode
-            if code != 0:
-                raise GanaugError(f"this sweep failed with exit code {code} (its output is above): {shlex.join(sweep)}")
+        check_fresh(steps.out)
+        run_sweeps(steps.sweeps, "benchmark")
         path = build_report(steps.out, steps.report_dir, with_figures=not args.no_figures)
     except GanaugError as exc:
         print_error(exc)

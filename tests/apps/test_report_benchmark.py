@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from cli_helpers import run_cli
 
-from ganaug.apps.benchmark import hydra_value, main, parse_ratios, plan
+from ganaug.apps.benchmark import main, plan
 from ganaug.apps.summarize import main as summarize_main
+from ganaug.apps.sweeps import hydra_value, parse_ratios
 from ganaug.errors import GanaugError
 
 
@@ -84,7 +85,7 @@ def test_out_with_earlier_runs_is_refused(tmp_path: Path, capsys: pytest.Capture
     (tmp_path / "o" / "long_tail" / "0").mkdir(parents=True)
     (tmp_path / "o" / "long_tail" / "0" / "metrics.json").write_text("[]")
     assert main(["--out", str(tmp_path / "o"), "--no-figures"]) == 2
-    assert "already holds a benchmark's runs" in capsys.readouterr().err
+    assert "already holds runs" in capsys.readouterr().err
 
 
 @pytest.mark.slow
