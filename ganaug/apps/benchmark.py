@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +24,14 @@ from ganaug.apps.sweeps import (
     check_fresh,
     check_overrides,
     data_root_overrides,
+    default_out,
     hydra_value,
     multirun,
     override_key,
     parse_ratios,
     run_sweeps,
     seed_list,
+    sweep_parser,
 )
 from ganaug.errors import GanaugError, print_error
 from ganaug.report.build import build_report
@@ -89,28 +90,18 @@ def plan(
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m ganaug.apps.benchmark",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--data-root", help="MNIST IDX folder: runs experiment=mnist_lt data=mnist data.root=DIR")
-    parser.add_argument("--seeds", type=int, default=5, help="classifier seeds 0..N-1 (default 5)")
-    parser.add_argument("--ratios", default=",".join(DEFAULT_RATIOS),
-                        help="imbalance ratios to make (default 100,10), or none to keep the data's own imbalance")
-    parser.add_argument("--out", help="folder for the sweeps and the report (default multirun/benchmark-DATE-TIME)")
+    parser = sweep_parser("python -m ganaug.apps.benchmark", __doc__, seeds=5, ratios=",".join(DEFAULT_RATIOS),
+                          out="the sweeps and the report")
     parser.add_argument("--no-upper-bound", action="store_true", help="skip the balanced upper-bound runs")
     parser.add_argument("--with-auto", action="store_true", help="run the auto strategy too (augment=all+auto)")
     parser.add_argument("--no-figures", action="store_true", help="write report.md only (no matplotlib needed)")
-    parser.add_argument("--dry-run", action="store_true", help="print the commands and run nothing")
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides for every job (e.g. experiment=quick)")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the sweeps one after the other, then write the report; bad input is one line and exit code 2."""
     args = _arguments(argv)
-    out = Path(args.out or f"multirun/benchmark-{time.strftime('%Y-%m-%d_%H-%M-%S')}")
+    out = Path(args.out) if args.out else default_out("benchmark")
     try:
         if not args.no_figures and not args.dry_run:
             from ganaug.report.figures import require_matplotlib

@@ -6,10 +6,12 @@ the seed list, refusing an output folder that already holds runs, and running th
 
 from __future__ import annotations
 
+import argparse
 import re
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -89,3 +91,28 @@ def run_sweeps(sweeps: Sequence[Sequence[str]], label: str) -> None:
         code = subprocess.run(list(sweep), check=False).returncode
         if code != 0:
             raise GanaugError(f"this sweep failed with exit code {code} (its output is above): {shlex.join(sweep)}")
+
+
+def sweep_parser(prog: str, description: str | None, *, seeds: int, ratios: str, out: str) -> argparse.ArgumentParser:
+    """A parser with the options every sweep command takes (the command adds its own): --data-root,
+    --seeds (default `seeds`), --ratios (default `ratios`), --out (what goes there: `out`), --dry-run,
+    and the Hydra overrides."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data-root", help="MNIST IDX folder: runs experiment=mnist_lt data=mnist data.root=DIR")
+    parser.add_argument("--seeds", type=int, default=seeds, help=f"classifier seeds 0..N-1 (default {seeds})")
+    parser.add_argument(
+        "--ratios",
+        default=ratios,
+        help=f"imbalance ratios to make (default {ratios}), or none to keep the data's own imbalance",
+    )
+    parser.add_argument("--out", help=f"folder for {out} (default multirun/NAME-DATE-TIME)")
+    parser.add_argument("--dry-run", action="store_true", help="print the commands and run nothing")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides for every job; key=a,b,c sweeps a setting")
+    return parser
+
+
+def default_out(name: str) -> Path:
+    """multirun/NAME-DATE-TIME, the output folder of a sweep command run without --out."""
+    return Path(f"multirun/{name}-{time.strftime('%Y-%m-%d_%H-%M-%S')}")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +26,14 @@ from ganaug.apps.sweeps import (
     check_fresh,
     check_overrides,
     data_root_overrides,
+    default_out,
     hydra_value,
     multirun,
     override_key,
     parse_ratios,
     run_sweeps,
     seed_list,
+    sweep_parser,
 )
 from ganaug.classify.strategies import CLASSICAL_STRATEGIES, GAN_STRATEGIES
 from ganaug.errors import GanaugError, print_error
@@ -136,12 +137,7 @@ def write_selection(selections: Sequence[Selection], out: Path) -> str:
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m ganaug.apps.tune", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data-root", help="MNIST IDX folder: runs experiment=mnist_lt data=mnist data.root=DIR")
-    parser.add_argument("--seeds", type=int, default=2, help="classifier seeds 0..N-1 per combination (default 2)")
-    parser.add_argument("--ratios", default="100", help="imbalance ratios (default 100), or none to keep the data's")
+    parser = sweep_parser("python -m ganaug.apps.tune", __doc__, seeds=2, ratios="100", out="the sweeps and tuning.md")
     parser.add_argument("--strategy", default="gan+classical", help="the strategy whose settings are chosen")
     parser.add_argument(
         "--reference",
@@ -149,10 +145,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         help="classical strategies run once per seed for the gain column (default classical)",
     )
     parser.add_argument("--no-reference", action="store_true", help="skip the reference runs")
-    parser.add_argument("--out", help="folder for the sweeps and tuning.md (default multirun/tune-DATE-TIME)")
     parser.add_argument("--from", dest="from_dir", help="choose from this finished sweep folder; run nothing")
-    parser.add_argument("--dry-run", action="store_true", help="print the commands and run nothing")
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides; key=a,b,c sweeps a setting")
     return parser.parse_args(argv)
 
 
@@ -169,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             reference = [] if args.no_reference else _names(args.reference)
             steps = plan(
                 args.overrides,
-                out=Path(args.out or f"multirun/tune-{time.strftime('%Y-%m-%d_%H-%M-%S')}"),
+                out=Path(args.out) if args.out else default_out("tune"),
                 data_root=args.data_root,
                 seeds=args.seeds,
                 ratios=parse_ratios(args.ratios),
