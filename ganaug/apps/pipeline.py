@@ -260,6 +260,7 @@ def _train_kwargs(cfg: DictConfig, prepared: Prepared) -> dict:
     return {
         "classical": classical,
         "seed": cfg.seed,
+        "synthetic_share": cfg.augment.synthetic_share,
         "batch_size": clf.batch_size,
         "model_kwargs": {
             "width": clf.width,

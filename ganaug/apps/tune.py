@@ -55,6 +55,7 @@ _SYNTHETIC_ONLY = (
     "imbalance.minority",
     "quality",
     "augment.synthetic_weight",
+    "augment.synthetic_share",
     "augment.auto",
 )
 

@@ -65,6 +65,7 @@ def plan_training(
     synthetic_counts: Mapping[int, int] | None = None,
     classical: Callable | None = None,
     seed: int = 0,
+    synthetic_share: float = 1.0,
 ) -> TrainingPlan:
     """The training data, sampler and class weights of `strategy` (one of STRATEGIES) on `train`.
 
@@ -77,6 +78,8 @@ def plan_training(
     a copy reseeded with `seed` (see `classical.seeded`) so a run never depends on earlier runs that
     shared the object. `bank` and `synthetic_counts` (default: the whole bank) feed the gan strategies,
     which yield `(image, label, is_synthetic)` so the classifier can weight synthetic samples.
+    `synthetic_share` below 1 caps the share of a class's draws that synthetic samples take in the gan
+    strategies (see `mixing_weights`); gan then draws with replacement, each class as often as its size.
     """
     if strategy not in STRATEGIES:
         raise GanaugError(f"unknown strategy '{strategy}'; choose one of {', '.join(STRATEGIES)}")
@@ -98,10 +101,17 @@ def plan_training(
     bank = _check_bank(strategy, bank)
     if strategy == "gan":
         mixed = MixedDataset(train, bank, synthetic_counts, seed=seed, return_source=True)
-        shuffled = RandomSampler(mixed, num_samples=len(train), generator=torch.Generator().manual_seed(seed))
-        return TrainingPlan(mixed, shuffled, None)
-    mixed = MixedDataset(train, bank, synthetic_counts, transform=classical, seed=seed, return_source=True)
-    return TrainingPlan(mixed, balanced_sampler(mixed.labels, k, seed, num_samples=len(train)), None)
+        if synthetic_share == 1.0:
+            shuffled = RandomSampler(mixed, num_samples=len(train), generator=torch.Generator().manual_seed(seed))
+            return TrainingPlan(mixed, shuffled, None)
+        balanced = False
+    else:
+        mixed = MixedDataset(train, bank, synthetic_counts, transform=classical, seed=seed, return_source=True)
+        balanced = True
+    sampler = balanced_sampler(
+        mixed.labels, k, seed, len(train), mixed.is_synthetic, synthetic_share=synthetic_share, balanced=balanced
+    )
+    return TrainingPlan(mixed, sampler, None)
 
 
 @contextlib.contextmanager
@@ -128,6 +138,7 @@ def train_and_evaluate(
     synthetic_counts: Mapping[int, int] | None = None,
     classical: Callable | None = None,
     seed: int = 0,
+    synthetic_share: float = 1.0,
     epochs: int = 30,
     batch_size: int = 128,
     model_kwargs: dict | None = None,
@@ -150,7 +161,13 @@ def train_and_evaluate(
         )
     pl.seed_everything(seed, verbose=False)
     plan = plan_training(
-        strategy, splits.train, bank=bank, synthetic_counts=synthetic_counts, classical=classical, seed=seed
+        strategy,
+        splits.train,
+        bank=bank,
+        synthetic_counts=synthetic_counts,
+        classical=classical,
+        seed=seed,
+        synthetic_share=synthetic_share,
     )
     kwargs = dict(model_kwargs or {})
     if plan.class_weights is not None:

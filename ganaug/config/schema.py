@@ -192,6 +192,7 @@ class AugmentConfig:
     strategies: list[str] = MISSING
     classical: ClassicalConfig = field(default_factory=ClassicalConfig)
     synthetic_weight: float = 1.0
+    synthetic_share: float = 1.0
     auto: AutoConfig = field(default_factory=AutoConfig)
 
 

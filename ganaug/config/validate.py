@@ -69,3 +69,8 @@ def validate(cfg: DictConfig) -> None:
         _positive(f"classifier.{key}", cfg.classifier[key])
     if cfg.augment.synthetic_weight < 0:
         raise GanaugError(f"augment.synthetic_weight={cfg.augment.synthetic_weight} must be 0 or more")
+    if not 0.0 < cfg.augment.synthetic_share <= 1.0:
+        raise GanaugError(
+            f"augment.synthetic_share={cfg.augment.synthetic_share} must lie in (0, 1]: the largest share of a "
+            "class's draws taken by synthetic samples (1 = no cap)"
+        )

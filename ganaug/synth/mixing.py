@@ -176,13 +176,47 @@ def _stored_labels(real: Dataset) -> torch.Tensor | None:
     return None
 
 
-def balanced_sampler(
-    labels: torch.Tensor, num_classes: int, seed: int, num_samples: int | None = None
-) -> WeightedRandomSampler:
-    """Draw `num_samples` (default len(labels)) samples with replacement, each class equally likely
-    (weight 1/count per sample), seeded."""
+def mixing_weights(
+    labels: torch.Tensor,
+    num_classes: int,
+    is_synthetic: torch.Tensor | None = None,
+    synthetic_share: float = 1.0,
+    balanced: bool = True,
+) -> torch.Tensor:
+    """One sampling weight per sample: how often it is drawn relative to the others.
+
+    `balanced`: every class equally likely (else each class as likely as its share of the samples).
+    Within a class that has real and synthetic samples, synthetic ones take at most `synthetic_share`
+    of the class's draws (1.0: as many as their count gives), so a few real images of a rare class are
+    not drowned by many generated ones; samples of one kind are equally likely.
+    """
+    if not 0.0 < synthetic_share <= 1.0:
+        raise GanaugError(f"synthetic_share={synthetic_share} must lie in (0, 1] (1 = no cap)")
     counts = torch.bincount(labels, minlength=num_classes).double()
-    weights = 1.0 / counts[labels]
+    mass = (counts > 0).double() if balanced else counts / counts.sum()
+    if is_synthetic is None or synthetic_share == 1.0:
+        return (mass / counts.clamp(min=1))[labels]
+    is_synthetic = is_synthetic.to(torch.bool)
+    n_synth = torch.bincount(labels[is_synthetic], minlength=num_classes).double()
+    n_real = counts - n_synth
+    share = torch.where(n_real > 0, (n_synth / counts.clamp(min=1)).clamp(max=synthetic_share), 1.0)
+    per_synth = mass * share / n_synth.clamp(min=1)
+    per_real = mass * (1.0 - share) / n_real.clamp(min=1)
+    return torch.where(is_synthetic, per_synth[labels], per_real[labels])
+
+
+def balanced_sampler(
+    labels: torch.Tensor,
+    num_classes: int,
+    seed: int,
+    num_samples: int | None = None,
+    is_synthetic: torch.Tensor | None = None,
+    synthetic_share: float = 1.0,
+    balanced: bool = True,
+) -> WeightedRandomSampler:
+    """Draw `num_samples` (default len(labels)) samples with replacement, seeded, weighted by
+    `mixing_weights` (by default every class equally likely, weight 1/count per sample)."""
+    weights = mixing_weights(labels, num_classes, is_synthetic, synthetic_share, balanced)
     return WeightedRandomSampler(
         weights,
         num_samples=len(labels) if num_samples is None else num_samples,

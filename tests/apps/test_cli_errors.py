@@ -33,6 +33,7 @@ def _assert_clean_failure(proc, tmp_path: Path, *needles: str) -> None:
         (["imbalance.minority.classes=[42]"], ["42"]),
         (["augment.strategies=[none,mixup]"], ["mixup"]),
         (["imbalance.ratio=0.5"], ["imbalance.ratio"]),
+        (["augment.synthetic_share=0"], ["augment.synthetic_share=0", "(0, 1]"]),
         (["augment=auto", "augment.auto.amounts=[0]"], ["augment.auto", "amounts"]),
         (["augment=auto", "augment.auto.baselines=[gan]"], ["augment.auto", "baselines"]),
     ],

@@ -103,6 +103,7 @@ def test_flow_runs_on_reference_mnist(tmp_path: Path, mnist_dir: Path) -> None:
             "data=mnist",
             f"data.root={mnist_dir}",
             "augment=gan+classical",
+            "augment.synthetic_share=0.5",
             f"hydra.run.dir={tmp_path / 'run'}",
         ],
         tmp_path,

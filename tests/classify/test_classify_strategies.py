@@ -240,3 +240,18 @@ def test_seeded_copies_reseed_and_leave_the_original_alone(toy_dataset):
     first = _images(plan_training("classical", toy_dataset, classical=shared, seed=2).dataset)
     _images(plan_training("classical", toy_dataset, classical=shared, seed=3).dataset)
     assert torch.equal(_images(plan_training("classical", toy_dataset, classical=shared, seed=2).dataset), first)
+
+
+@pytest.mark.parametrize("strategy", ["gan", "gan+classical"])
+def test_synthetic_share_caps_the_generated_draws_of_a_class(toy_dataset, bank, strategy):
+    counts = toy_dataset.counts()
+    plan = plan_training(strategy, toy_dataset, bank=bank, synthetic_counts={2: 14}, seed=0, synthetic_share=0.2)
+    mixed = plan.dataset
+    weights = plan.sampler.weights
+    in_class = mixed.labels == 2
+    share = weights[in_class & mixed.is_synthetic].sum() / weights[in_class].sum()
+    assert share.item() == pytest.approx(0.2)  # 14 of 20 images, but a fifth of the draws
+    assert len(list(plan.sampler)) == len(toy_dataset)
+    class_mass = weights[in_class].sum() / weights.sum()
+    expected = 1 / 3 if strategy == "gan+classical" else 20 / (sum(counts) + 14)
+    assert class_mass.item() == pytest.approx(expected)

@@ -19,7 +19,7 @@ from torchvision.transforms import v2
 from ganaug.data.dataset import ImageDataset
 from ganaug.errors import GanaugError
 from ganaug.synth.bank import SyntheticBank
-from ganaug.synth.mixing import MixedDataset
+from ganaug.synth.mixing import MixedDataset, balanced_sampler, mixing_weights
 
 
 @pytest.fixture
@@ -292,3 +292,43 @@ def test_batched_fetch_is_a_copy_and_keeps_a_seeded_transform_in_index_order(
         return fetch(mixed)
 
     _same_samples(draws(lambda m: m.__getitems__(order)), draws(lambda m: [m[i] for i in order]))
+
+
+def test_mixing_weights_balance_classes_and_cap_the_synthetic_share() -> None:
+    # class 0: 8 real; class 1: 2 real + 18 synthetic; class 2: 4 synthetic only
+    labels = torch.tensor([0] * 8 + [1] * 2 + [1] * 18 + [2] * 4)
+    synthetic = torch.tensor([False] * 10 + [True] * 22)
+    uncapped = mixing_weights(labels, 3, synthetic)
+    assert torch.allclose(uncapped, 1.0 / torch.bincount(labels).double()[labels])
+    capped = mixing_weights(labels, 3, synthetic, synthetic_share=0.5)
+    per_class = torch.zeros(3, dtype=torch.float64).index_add_(0, labels, capped)
+    assert torch.allclose(per_class, torch.ones(3, dtype=torch.float64))  # every class still equally likely
+    assert capped[synthetic & (labels == 1)].sum().item() == pytest.approx(0.5)  # half of class 1 from 18 fakes
+    assert capped[8].item() == pytest.approx(0.25)  # each of the 2 real images: a quarter of class 1's draws
+    assert capped[synthetic & (labels == 2)].sum().item() == pytest.approx(1.0)  # no real image to keep: no cap
+    below = mixing_weights(labels, 3, synthetic, synthetic_share=0.95)  # class 1 is 90% synthetic, under the cap
+    assert torch.allclose(below, uncapped)
+
+
+def test_mixing_weights_keep_class_sizes_when_not_balanced() -> None:
+    labels = torch.tensor([0] * 6 + [1] * 2 + [1] * 2)
+    synthetic = torch.tensor([False] * 8 + [True] * 2)
+    weights = mixing_weights(labels, 2, synthetic, synthetic_share=0.25, balanced=False)
+    assert weights[:6].sum().item() == pytest.approx(0.6) and weights[6:].sum().item() == pytest.approx(0.4)
+    assert weights[8:].sum().item() == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("share", [0.0, -0.1, 1.5])
+def test_mixing_weights_refuse_a_share_outside_zero_one(share: float) -> None:
+    with pytest.raises(GanaugError, match=f"synthetic_share={share} must lie in"):
+        mixing_weights(torch.tensor([0, 1]), 2, torch.tensor([False, True]), synthetic_share=share)
+
+
+def test_balanced_sampler_draws_synthetic_at_the_capped_share() -> None:
+    labels = torch.tensor([0] * 50 + [1] * 5 + [1] * 45)
+    synthetic = torch.tensor([False] * 55 + [True] * 45)
+    drawn = torch.tensor(list(balanced_sampler(labels, 2, seed=0, num_samples=20000, is_synthetic=synthetic,
+                                               synthetic_share=0.5)))
+    class1 = drawn[labels[drawn] == 1]
+    assert len(class1) / len(drawn) == pytest.approx(0.5, abs=0.02)
+    assert synthetic[class1].double().mean().item() == pytest.approx(0.5, abs=0.02)
