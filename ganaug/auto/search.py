@@ -8,8 +8,8 @@ Candidates are scored on stratified folds of the training split:
    count);
 2. per class, the amount whose gain in that class's recall beats its uncertainty (zero otherwise),
    as one more candidate;
-3. the best `gan+classical` candidate so far with each quality-gate threshold and each loss weight
-   of synthetic samples.
+3. the best `gan+classical` candidate so far with each quality-gate threshold, each loss weight of
+   synthetic samples and each cap on their share of a class's draws.
 The best baseline is the reference; a candidate replaces it only by beating it by more than `margin`
 standard errors of the paired gain (`decision.decide`).
 """
@@ -49,13 +49,14 @@ class AugmentChoice:
 
     `synthetic_counts[c]` samples of minority class c (0 allowed), drawn only from bank samples whose
     own-class confidence is at least `min_confidence` (None: no gate), each weighted `synthetic_weight`
-    in the loss.
+    in the loss, taking at most `synthetic_share` of their class's draws.
     """
 
     strategy: str
     synthetic_counts: dict[int, int] = field(default_factory=dict)
     min_confidence: float | None = None
     synthetic_weight: float = 1.0
+    synthetic_share: float = 1.0
 
     def to_json(self) -> dict:
         """A JSON-ready form (class ids as strings, as JSON keys are)."""
@@ -64,6 +65,7 @@ class AugmentChoice:
             "synthetic_counts": {str(c): n for c, n in sorted(self.synthetic_counts.items())},
             "min_confidence": self.min_confidence,
             "synthetic_weight": self.synthetic_weight,
+            "synthetic_share": self.synthetic_share,
         }
 
 
@@ -79,6 +81,7 @@ class AutoSettings:
     amounts: tuple[float, ...] = (0.1, 0.3, 1.0)
     min_confidences: tuple[float, ...] = (0.9,)
     synthetic_weights: tuple[float, ...] = (0.5,)
+    synthetic_shares: tuple[float, ...] = (1.0,)
     per_class: bool = True
     folds: int = 3
     repeats: int = 1
@@ -98,6 +101,10 @@ class AutoSettings:
             raise GanaugError(f"auto min_confidences {list(self.min_confidences)}: probabilities in [0, 1]")
         if any(w < 0 for w in self.synthetic_weights):
             raise GanaugError(f"auto synthetic_weights {list(self.synthetic_weights)}: weights must be >= 0")
+        if any(not 0 < share <= 1 for share in self.synthetic_shares):
+            raise GanaugError(
+                f"auto synthetic_shares {list(self.synthetic_shares)}: shares of a class's draws, each in (0, 1]"
+            )
         if self.proxy_epochs is not None and self.proxy_epochs < 1:
             raise GanaugError(f"auto proxy_epochs={self.proxy_epochs}: at least 1, or null for the full epochs")
         if self.folds < 2 or self.repeats < 1 or self.margin < 0:
@@ -163,8 +170,10 @@ def fit_choice(choice: AugmentChoice, splits: DatasetSplits, banks: GatedBanks |
     """Train and score the reference classifier with `choice` (train_and_evaluate's metrics dict).
 
     Counts above what the (gated) bank holds for a class are capped to it. `train_kwargs` go to
-    train_and_evaluate (classical, seed, epochs, batch_size, model_kwargs, trainer_kwargs).
+    train_and_evaluate (classical, seed, epochs, batch_size, model_kwargs, trainer_kwargs); the choice's
+    own synthetic weight and share replace any given there.
     """
+    train_kwargs.pop("synthetic_share", None)
     if choice.strategy != GAN_BASE:
         return train_and_evaluate(choice.strategy, splits, **train_kwargs)
     if banks is None:
@@ -174,7 +183,13 @@ def fit_choice(choice: AugmentChoice, splits: DatasetSplits, banks: GatedBanks |
     counts = {c: min(n, held[c]) for c, n in choice.synthetic_counts.items()}
     model_kwargs = {**train_kwargs.pop("model_kwargs", {}), "synthetic_weight": choice.synthetic_weight}
     return train_and_evaluate(
-        GAN_BASE, splits, bank=source, synthetic_counts=counts, model_kwargs=model_kwargs, **train_kwargs
+        GAN_BASE,
+        splits,
+        bank=source,
+        synthetic_counts=counts,
+        synthetic_share=choice.synthetic_share,
+        model_kwargs=model_kwargs,
+        **train_kwargs,
     )
 
 
@@ -194,6 +209,8 @@ def auto_search(
 ) -> AutoResult:
     """Run the staged search on `train` and decide; `train_kwargs` go to train_and_evaluate.
 
+    The gan+classical candidates start from `synthetic_share` (in `train_kwargs`, default 1: the run's
+    `augment.synthetic_share`); stage 3 tries `settings.synthetic_shares` on the best of them.
     `targets` are the minority classes' full synthetic counts (the bank holds at least these, unless
     a gate left a class short); `banks` needs the bank samples' own-class confidences when
     `settings.min_confidences` is not empty.
@@ -204,6 +221,7 @@ def auto_search(
             "(ganaug.quality.gate.own_class_confidence) or set min_confidences to ()"
         )
     start = time.perf_counter()
+    share = train_kwargs.pop("synthetic_share", 1.0)
     splits = stratified_folds(train.labels, settings.folds, settings.repeats, settings.seed)
     ratio = holdout_ratio(splits)
     proxy = min(settings.proxy_epochs or epochs, epochs)
@@ -237,7 +255,10 @@ def auto_search(
         candidates.update(fresh)
         scores.update(score_candidates(fresh, score, splits))
 
-    amounts = {f"{GAN_BASE} {a * 100:g}%": AugmentChoice(GAN_BASE, scaled_counts(targets, a)) for a in settings.amounts}
+    amounts = {
+        f"{GAN_BASE} {a * 100:g}%": AugmentChoice(GAN_BASE, scaled_counts(targets, a), synthetic_share=share)
+        for a in settings.amounts
+    }
     add(amounts)
     amounts = {name: choice for name, choice in amounts.items() if name in candidates}  # equal counts merge
     per_class: dict[int, str | None] = {}
@@ -245,13 +266,16 @@ def auto_search(
         per_class = best_option_per_class(scores, reference, list(amounts), sorted(targets), settings.margin, ratio)
         counts = {c: amounts[name].synthetic_counts[c] if name else 0 for c, name in per_class.items()}
         if any(counts.values()):
-            add({f"{GAN_BASE} per class": AugmentChoice(GAN_BASE, counts)})
+            add({f"{GAN_BASE} per class": AugmentChoice(GAN_BASE, counts, synthetic_share=share)})
     gan_names = [name for name, c in candidates.items() if c.strategy == GAN_BASE]
     best_name = max(gan_names, key=lambda name: mean_balanced_accuracy(scores[name]))
     best = candidates[best_name]
     variants = {f"{best_name} gate {t:g}": replace(best, min_confidence=t) for t in settings.min_confidences}
     variants.update(
         {f"{best_name} weight {w:g}": replace(best, synthetic_weight=w) for w in settings.synthetic_weights}
+    )
+    variants.update(
+        {f"{best_name} share {x:g}": replace(best, synthetic_share=x) for x in settings.synthetic_shares}
     )
     add(variants)
     decision = decide(scores, candidates, settings.baselines, settings.margin, ratio)

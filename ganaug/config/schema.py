@@ -178,6 +178,7 @@ class AutoConfig:
     amounts: list[float] = field(default_factory=lambda: [0.1, 0.3, 1.0])
     min_confidences: list[float] = field(default_factory=lambda: [0.9])
     synthetic_weights: list[float] = field(default_factory=lambda: [0.5])
+    synthetic_shares: list[float] = field(default_factory=lambda: [1.0])
     per_class: bool = True
     folds: int = 3
     repeats: int = 1

@@ -61,8 +61,9 @@ def test_gated_bank_keeps_confident_samples_and_fit_choice_caps_counts(setup):
         GatedBanks(bank, confidences[:3])
     splits = DatasetSplits(train, train.subset([]), train)
     choice = AugmentChoice("gan+classical", {2: 25, 3: 5}, min_confidence=0.9, synthetic_weight=0.5)
-    row = fit_choice(choice, splits, banks, epochs=1, **TRAIN_KW)
+    row = fit_choice(choice, splits, banks, epochs=1, synthetic_share=0.3, **TRAIN_KW)
     assert row["synthetic_size"] == 15 + 5
+    assert choice.to_json()["synthetic_share"] == 1.0  # the choice's own share, not the run's 0.3
     assert fit_choice(AugmentChoice("reweight"), splits, None, epochs=1, **TRAIN_KW)["synthetic_size"] == 0
 
 
@@ -73,6 +74,7 @@ def test_search_scores_every_candidate_on_every_split_and_records_the_decision(s
         amounts=(0.5, 1.0),
         min_confidences=(0.5,),
         synthetic_weights=(0.5,),
+        synthetic_shares=(1.0,),
         folds=2,
         proxy_epochs=1,
     )
@@ -85,12 +87,17 @@ def test_search_scores_every_candidate_on_every_split_and_records_the_decision(s
         settings=settings,
         epochs=3,
         progress=messages.append,
+        synthetic_share=0.5,
         **TRAIN_KW,
     )
     d = result.decision
     names = list(d.results)
     assert names[:5] == ["none", "oversample", "classical", "gan+classical 50%", "gan+classical 100%"]
     assert any(n.endswith("gate 0.5") for n in names) and any(n.endswith("weight 0.5") for n in names)
+    shared = [n for n in names if n.endswith("share 1")]
+    assert len(shared) == 1 and d.candidates[shared[0]].synthetic_share == 1.0
+    gan_choices = [c for n, c in d.candidates.items() if c.strategy == "gan+classical" and n not in shared]
+    assert {c.synthetic_share for c in gan_choices} == {0.5}  # the run's share, until stage 3 varies it
     check = result.proxy_check
     assert check["proxy_epochs"] == 1 and check["full_epochs"] == 3
     assert sorted(check["proxy_ranking"]) == sorted(check["full_ranking"]) == ["classical", "none", "oversample"]
