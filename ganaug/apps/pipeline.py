@@ -7,10 +7,12 @@ sweep over later stages (strategies, classifier seeds, amounts of synthetic data
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytorch_lightning as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -23,6 +25,7 @@ from ganaug.data.dataset import DatasetSplits
 from ganaug.data.imbalance import make_imbalanced, select_minority, synthetic_targets
 from ganaug.fileio import atomic_path, read_json, write_json
 from ganaug.gan.export import GeneratorArtifact, export_generator
+from ganaug.gan.module import ConditionalGAN
 from ganaug.gan.training import gan_training_set, train_gan
 from ganaug.quality.features import FeatureExtractor, train_feature_extractor
 from ganaug.quality.gate import generate_gated, own_class_confidence
@@ -96,7 +99,8 @@ def prepare(cfg: DictConfig) -> Prepared:
     return Prepared(splits, minority, targets, directory)
 
 
-def _trainer_kwargs(cfg: DictConfig) -> dict:
+def trainer_settings(cfg: DictConfig) -> dict:
+    """The `trainer` group: arguments of every Lightning Trainer the flow builds."""
     return dict(_section(cfg, "trainer"))
 
 
@@ -110,30 +114,37 @@ def _gan_payload(cfg: DictConfig, prepared: Prepared) -> dict:
     return payload
 
 
+def train_configured_gan(
+    cfg: DictConfig, prepared: Prepared, directory: Path, callbacks: Sequence[pl.Callback] = ()
+) -> ConditionalGAN:
+    """Train the GAN `cfg.gan` describes on the prepared training split, writing its sample grids and
+    training curves under `directory` (`samples/`, `logs/`); `callbacks` join the Trainer's."""
+    gan_cfg = cfg.gan
+    dataset, trained = gan_training_set(prepared.splits.train, prepared.minority, condition_on=gan_cfg.condition_on)
+    module_kwargs = _section(cfg, "gan")["module"]
+    module_kwargs["betas"] = tuple(module_kwargs["betas"])
+    return train_gan(
+        dataset,
+        trained,
+        steps=gan_cfg.steps,
+        batch_size=gan_cfg.batch_size,
+        seed=gan_cfg.seed,
+        class_balance=gan_cfg.class_balance,
+        module_kwargs=module_kwargs,
+        trainer_kwargs={**trainer_settings(cfg), "callbacks": list(callbacks)},
+        sample_dir=directory / "samples",
+        log_dir=directory / "logs",
+        sample_every_n_steps=gan_cfg.sample_every_n_steps,
+    )
+
+
 def gan_dir(cfg: DictConfig, prepared: Prepared) -> Path:
     """The folder of this config's trained GAN (`generator/`, `samples/`), training it when it is missing."""
-    gan_cfg = cfg.gan
     payload = _gan_payload(cfg, prepared)
 
     def build(path: Path) -> None:
-        train = prepared.splits.train
-        dataset, trained = gan_training_set(train, prepared.minority, condition_on=gan_cfg.condition_on)
-        module_kwargs = _section(cfg, "gan")["module"]
-        module_kwargs["betas"] = tuple(module_kwargs["betas"])
         with atomic_path(path) as tmp:
-            gan = train_gan(
-                dataset,
-                trained,
-                steps=gan_cfg.steps,
-                batch_size=gan_cfg.batch_size,
-                seed=gan_cfg.seed,
-                class_balance=gan_cfg.class_balance,
-                module_kwargs=module_kwargs,
-                trainer_kwargs=_trainer_kwargs(cfg),
-                sample_dir=tmp / "samples",
-                log_dir=tmp / "logs",
-                sample_every_n_steps=gan_cfg.sample_every_n_steps,
-            )
+            gan = train_configured_gan(cfg, prepared, tmp)
             export_generator(gan, tmp / "generator", prepared.splits.class_names, config=payload)
 
     return cached_stage(cfg.cache_dir, "gan", payload, build)
@@ -160,7 +171,7 @@ def feature_extractor(cfg: DictConfig, prepared: Prepared) -> FeatureExtractor:
             seed=settings["seed"],
             epochs=settings["epochs"],
             width=settings["width"],
-            trainer_kwargs=_trainer_kwargs(cfg),
+            trainer_kwargs=trainer_settings(cfg),
         ).save(path)
 
     train = prepared.splits.train
@@ -232,7 +243,7 @@ def sample_quality(cfg: DictConfig, prepared: Prepared, bank: SyntheticBank) -> 
             k=settings["k"],
             max_per_class=settings["max_per_class"],
             cas=settings["cas"],
-            cas_kwargs={"epochs": settings["cas_epochs"], "trainer_kwargs": _trainer_kwargs(cfg)},
+            cas_kwargs={"epochs": settings["cas_epochs"], "trainer_kwargs": trainer_settings(cfg)},
         )
         with atomic_path(path) as tmp:
             tmp.mkdir()
@@ -250,8 +261,9 @@ class Evaluation:
     auto_table: str | None = None
 
 
-def _train_kwargs(cfg: DictConfig, prepared: Prepared) -> dict:
-    """train_and_evaluate's settings shared by every strategy (the classical recipe, the classifier, the seed)."""
+def classifier_settings(cfg: DictConfig, prepared: Prepared) -> dict:
+    """train_and_evaluate's settings shared by every strategy (the classical recipe, the classifier, the seed,
+    the synthetic share)."""
     classical_cfg = cfg.augment.classical
     classical = classical_transform(
         prepared.splits.train.image_shape, max_shift=classical_cfg.max_shift, max_rotation=classical_cfg.max_rotation
@@ -268,7 +280,7 @@ def _train_kwargs(cfg: DictConfig, prepared: Prepared) -> dict:
             "weight_decay": clf.weight_decay,
             "synthetic_weight": cfg.augment.synthetic_weight,
         },
-        "trainer_kwargs": _trainer_kwargs(cfg),
+        "trainer_kwargs": trainer_settings(cfg),
     }
 
 
@@ -302,7 +314,7 @@ def run_auto(
 
 def evaluate(cfg: DictConfig, prepared: Prepared, bank: SyntheticBank | None) -> Evaluation:
     """Train the classifier under every configured strategy and measure it on the test split."""
-    train_kwargs = _train_kwargs(cfg, prepared)
+    train_kwargs = classifier_settings(cfg, prepared)
     # the quality gate may leave a class short of its target: use what the bank holds
     held = bank.counts() if bank is not None else []
     synthetic_counts = {c: min(n, held[c]) for c, n in prepared.targets.items()} if bank is not None else None

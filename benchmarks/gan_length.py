@@ -1,0 +1,170 @@
+"""How long to train the GAN, chosen on the validation split (BENCHMARK.md: never on the test split).
+
+    python benchmarks/gan_length.py --data-root ../shared/data/mnist-t10k --steps 2500,5000,7500,10000,15000
+    python benchmarks/gan_length.py --steps 300,600,1200 experiment=quick      # on the bundled digits
+
+Trains the configured GAN once, to the largest step count, and exports its sampling (EMA) generator at
+every count: a run of S steps is the first S steps of the longer run (the same seed, the same batches,
+constant learning rates), so one training gives every length. Each generator's bank (the run's amounts)
+feeds `gan+classical` (the run's synthetic share), which is scored on the validation split for each seed
+beside `classical`, the reference. Prints a table and writes gan_length.json to --out; test metrics are
+never read. Other arguments are Hydra overrides of the composed config (`--data-root DIR` stands for
+experiment=mnist_lt data=mnist data.root=DIR).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytorch_lightning as pl
+from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException
+from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
+
+from ganaug.apps.pipeline import Prepared, classifier_settings, prepare, train_configured_gan
+from ganaug.apps.runner import VERSION_BASE
+from ganaug.apps.sweeps import data_root_overrides, default_out, override_key
+from ganaug.classify.strategies import train_and_evaluate
+from ganaug.config import config_dir
+from ganaug.config.validate import validate
+from ganaug.errors import GanaugError, print_error
+from ganaug.fileio import write_json
+from ganaug.gan.export import GeneratorArtifact, export_generator
+from ganaug.synth.bank import SyntheticBank
+
+REFERENCE = "classical"
+
+
+class Snapshots(pl.Callback):
+    """Export the GAN's sampling generator to `directory/step{S}/generator` when it has made S updates."""
+
+    def __init__(self, directory: Path, steps: Sequence[int], class_names: list[str]) -> None:
+        self.directory = directory
+        self.pending = sorted(steps)
+        self.class_names = class_names
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
+        """Export once the generator step count reaches the next pending snapshot."""
+        if self.pending and pl_module.generator_steps >= self.pending[0]:
+            step = self.pending.pop(0)
+            export_generator(pl_module, self.directory / f"step{step}" / "generator", self.class_names)
+
+
+def parse_counts(text: str, what: str) -> list[int]:
+    """'2500,5000' -> [2500, 5000]: positive whole numbers (steps) or whole numbers >= 0 (seeds)."""
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    least = 1 if what == "--steps" else 0
+    if not values or any(v < least for v in values) or len(set(values)) != len(values):
+        raise GanaugError(f"{what} {text}: give distinct comma-separated whole numbers of at least {least}")
+    return sorted(values)
+
+
+def compose_config(overrides: Sequence[str], data_root: str | None, steps: int) -> DictConfig:
+    """The validated config of the main job with `overrides`, the GAN trained for `steps` updates."""
+    if any(override_key(o) == "gan.steps" for o in overrides):
+        raise GanaugError("gan.steps is set by --steps; give the step counts to score there")
+    base = data_root_overrides(data_root, {override_key(o) for o in overrides})
+    with initialize_config_dir(str(config_dir()), version_base=VERSION_BASE):
+        cfg = compose("config", overrides=[*base, *overrides, f"gan.steps={steps}"])
+    validate(cfg)
+    return cfg
+
+
+def val_score(cfg: DictConfig, prepared: Prepared, strategy: str, seed: int, bank: SyntheticBank | None) -> float:
+    """Validation balanced accuracy of the reference classifier trained with `strategy` and `seed`."""
+    settings = {**classifier_settings(cfg, prepared), "seed": seed}
+    row = train_and_evaluate(
+        strategy,
+        prepared.splits,
+        bank=bank,
+        synthetic_counts=prepared.targets if bank is not None else None,
+        epochs=cfg.classifier.epochs,
+        **settings,
+    )
+    return float(row["val_balanced_accuracy"])
+
+
+def summary(scores: list[float]) -> dict:
+    """Mean and standard deviation (0 for a single score) of validation scores."""
+    return {"mean": statistics.fmean(scores), "std": statistics.stdev(scores) if len(scores) > 1 else 0.0}
+
+
+def score_lengths(cfg: DictConfig, steps: list[int], seeds: list[int], out: Path) -> dict:
+    """Train once with snapshots, then score gan+classical at each length and the reference, per seed."""
+    prepared = prepare(cfg)
+    if len(prepared.splits.val) == 0:
+        raise GanaugError("the data has no validation split; set data.val_fraction above 0 to choose on it")
+    start = time.perf_counter()
+    train_configured_gan(cfg, prepared, out / "gan", [Snapshots(out, steps, prepared.splits.class_names)])
+    gan_seconds = time.perf_counter() - start
+    reference = [val_score(cfg, prepared, REFERENCE, s, None) for s in seeds]
+    rows = []
+    for step in steps:
+        artifact = GeneratorArtifact.load(out / f"step{step}" / "generator")
+        bank = SyntheticBank.generate(
+            artifact, prepared.targets, out / f"step{step}" / "bank", seed=cfg.gan.sample_seed, progress=False
+        )
+        scores = [val_score(cfg, prepared, "gan+classical", s, bank) for s in seeds]
+        gains = [a - b for a, b in zip(scores, reference, strict=True)]
+        rows.append({"steps": step, "scores": scores, **summary(scores), "gain": summary(gains)})
+    return {
+        "seeds": seeds,
+        "gan_seconds": round(gan_seconds, 1),
+        "synthetic_counts": {str(c): n for c, n in prepared.targets.items()},
+        "synthetic_share": cfg.augment.synthetic_share,
+        "reference": {"strategy": REFERENCE, "scores": reference, **summary(reference)},
+        "lengths": rows,
+    }
+
+
+def table(result: dict) -> str:
+    """The Markdown table of validation balanced accuracy per GAN length, the reference last."""
+    ref = result["reference"]
+    lines = [
+        "| GAN steps | gan+classical (validation) | paired gain over classical |",
+        "| --- | --- | --- |",
+        *(
+            f"| {r['steps']} | {r['mean']:.4f} ± {r['std']:.4f} | {r['gain']['mean']:+.4f} ± {r['gain']['std']:.4f} |"
+            for r in result["lengths"]
+        ),
+        f"| {ref['strategy']} (reference) | {ref['mean']:.4f} ± {ref['std']:.4f} | |",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Score the lengths, print the table, write gan_length.json; bad input is one line and exit code 2."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-root", help="MNIST IDX folder: experiment=mnist_lt data=mnist data.root=DIR")
+    parser.add_argument("--steps", required=True, help="GAN step counts to score, comma-separated")
+    parser.add_argument("--seeds", default="0,1", help="classifier seeds (default 0,1)")
+    parser.add_argument("--out", help="folder for the generators, banks and gan_length.json")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides of the composed config")
+    args = parser.parse_intermixed_args(argv)
+    out = Path(args.out) if args.out else default_out("gan-length")
+    try:
+        steps = parse_counts(args.steps, "--steps")
+        seeds = parse_counts(args.seeds, "--seeds")
+        if out.exists() and any(out.iterdir()):
+            raise GanaugError(f"--out {out}: not empty; pass a new folder")
+        result = score_lengths(compose_config(args.overrides, args.data_root, steps[-1]), steps, seeds, out)
+    except (GanaugError, HydraException, OmegaConfBaseException) as exc:
+        print_error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return 2
+    write_json(out / "gan_length.json", result)
+    print(table(result))
+    print(f"written to {out / 'gan_length.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

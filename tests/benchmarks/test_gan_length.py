@@ -1,0 +1,58 @@
+"""The GAN-length benchmark: one training, a generator per length, validation scores only (tiny sizes)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from ganaug.apps.pipeline import gan_dir, prepare
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import gan_length  # noqa: E402
+
+TINY = ["experiment=quick", "classifier.epochs=1", "trainer.enable_progress_bar=false"]
+
+
+def test_one_training_scores_every_length(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    code = gan_length.main(
+        ["--steps", "6,3", "--seeds", "0,1", "--out", str(out), *TINY, f"cache_dir={tmp_path / 'cache'}"]
+    )
+    assert code == 0
+    result = json.loads((out / "gan_length.json").read_text())
+    assert [r["steps"] for r in result["lengths"]] == [3, 6] and result["seeds"] == [0, 1]
+    for row in result["lengths"]:
+        assert len(row["scores"]) == 2 and all(0.0 <= s <= 1.0 for s in row["scores"])
+        assert row["gain"]["mean"] == pytest.approx(row["mean"] - result["reference"]["mean"])
+    # one GAN run, exported at each length; a run of 3 steps is the first 3 steps of the 6-step run
+    weights = [load_file(out / f"step{s}" / "generator" / "generator.safetensors") for s in (3, 6)]
+    assert any(not torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    cfg = gan_length.compose_config([*TINY, f"cache_dir={tmp_path / 'cache'}"], None, 3)
+    alone = load_file(gan_dir(cfg, prepare(cfg)) / "generator" / "generator.safetensors")
+    assert alone.keys() == weights[0].keys() and all(torch.equal(alone[k], weights[0][k]) for k in alone)
+    printed = capsys.readouterr().out
+    assert "| 3 |" in printed and "| 6 |" in printed and "classical (reference)" in printed
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--steps", "0,5"], "--steps 0,5"),
+        (["--steps", "5", "--seeds", "a"], "--seeds a"),
+        (["--steps", "5", "gan.steps=3"], "gan.steps is set by --steps"),
+        (["--steps", "5", "gan.nope=1"], "gan.nope"),
+        (["--steps", "5", "data.val_fraction=2"], "data.val_fraction"),
+    ],
+)
+def test_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], needle: str):
+    assert gan_length.main([*args, "--out", str(tmp_path / "out"), "experiment=quick"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ganaug: error:") and needle in err[0]
+    assert not (tmp_path / "out").exists()
