@@ -81,7 +81,7 @@ class AutoSettings:
     amounts: tuple[float, ...] = (0.1, 0.3, 1.0)
     min_confidences: tuple[float, ...] = (0.9,)
     synthetic_weights: tuple[float, ...] = (0.5,)
-    synthetic_shares: tuple[float, ...] = (1.0,)
+    synthetic_shares: tuple[float, ...] = (0.25,)
     per_class: bool = True
     folds: int = 3
     repeats: int = 1

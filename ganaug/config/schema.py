@@ -178,7 +178,7 @@ class AutoConfig:
     amounts: list[float] = field(default_factory=lambda: [0.1, 0.3, 1.0])
     min_confidences: list[float] = field(default_factory=lambda: [0.9])
     synthetic_weights: list[float] = field(default_factory=lambda: [0.5])
-    synthetic_shares: list[float] = field(default_factory=lambda: [1.0])
+    synthetic_shares: list[float] = field(default_factory=lambda: [0.25])
     per_class: bool = True
     folds: int = 3
     repeats: int = 1
@@ -193,7 +193,7 @@ class AugmentConfig:
     strategies: list[str] = MISSING
     classical: ClassicalConfig = field(default_factory=ClassicalConfig)
     synthetic_weight: float = 1.0
-    synthetic_share: float = 1.0
+    synthetic_share: float = 0.5
     auto: AutoConfig = field(default_factory=AutoConfig)
 
 

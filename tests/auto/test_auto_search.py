@@ -151,6 +151,7 @@ def test_no_proxy_with_fewer_than_three_baselines(setup):
         amounts=(1.0,),
         min_confidences=(),
         synthetic_weights=(),
+        synthetic_shares=(),
         per_class=False,
         folds=2,
         proxy_epochs=1,
