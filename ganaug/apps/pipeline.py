@@ -243,7 +243,7 @@ def sample_quality(cfg: DictConfig, prepared: Prepared, bank: SyntheticBank) -> 
             k=settings["k"],
             max_per_class=settings["max_per_class"],
             cas=settings["cas"],
-            cas_kwargs={"epochs": settings["cas_epochs"], "trainer_kwargs": trainer_settings(cfg)},
+            cas_kwargs={"steps": settings["cas_steps"], "trainer_kwargs": trainer_settings(cfg)},
         )
         with atomic_path(path) as tmp:
             tmp.mkdir()

@@ -235,7 +235,7 @@ class QualityConfig:
     enabled: bool = False
     k: int = 5
     cas: bool = True
-    cas_epochs: int = 10
+    cas_steps: int = 500
     max_per_class: int = 5000
     extractor: ExtractorConfig = field(default_factory=ExtractorConfig)
 

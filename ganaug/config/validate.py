@@ -63,7 +63,7 @@ def validate(cfg: DictConfig) -> None:
         raise GanaugError(f"gan.gate.min_confidence={gan.gate.min_confidence} must lie in [0, 1]")
     _fraction("gan.gate.quantile", gan.gate.quantile)
     _positive("gan.gate.max_rounds", gan.gate.max_rounds)
-    for key in ("k", "cas_epochs", "max_per_class"):
+    for key in ("k", "cas_steps", "max_per_class"):
         _positive(f"quality.{key}", cfg.quality[key])
     for key in ("epochs", "batch_size", "width", "lr"):
         _positive(f"classifier.{key}", cfg.classifier[key])

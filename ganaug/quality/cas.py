@@ -8,6 +8,8 @@ classifier trained on the real training images of those classes.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -28,9 +30,15 @@ def _only(dataset: ImageDataset, classes: list[int]) -> ImageDataset:
     return dataset.subset(torch.nonzero(torch.isin(dataset.labels, torch.tensor(classes))).flatten())
 
 
-def _score(train: ImageDataset, test: ImageDataset, classes: list[int], **kwargs) -> dict:
+def epochs_for_steps(n_samples: int, batch_size: int, steps: int) -> int:
+    """Epochs that give at least `steps` optimiser updates over `n_samples` samples in batches of `batch_size`."""
+    return max(1, math.ceil(steps / max(1, math.ceil(n_samples / batch_size))))
+
+
+def _score(train: ImageDataset, test: ImageDataset, classes: list[int], steps: int, **kwargs) -> dict:
     empty = train.subset([])
-    result = train_and_evaluate(kwargs.pop("strategy"), DatasetSplits(train, empty, test), **kwargs)
+    epochs = epochs_for_steps(len(train), kwargs["batch_size"], steps)
+    result = train_and_evaluate(kwargs.pop("strategy"), DatasetSplits(train, empty, test), epochs=epochs, **kwargs)
     recall = result["per_class_recall"]
     return {
         "accuracy": result["accuracy"],
@@ -38,6 +46,7 @@ def _score(train: ImageDataset, test: ImageDataset, classes: list[int], **kwargs
         "per_class_recall": {train.class_names[c]: recall[c] for c in classes},
         "train_size": len(train),
         "test_size": len(test),
+        "epochs": epochs,
     }
 
 
@@ -46,7 +55,7 @@ def classification_accuracy_score(
     heldout: ImageDataset,
     *,
     real_train: ImageDataset | None = None,
-    epochs: int = 10,
+    steps: int = 500,
     batch_size: int = 128,
     strategy: str = "oversample",
     seed: int = 0,
@@ -56,10 +65,12 @@ def classification_accuracy_score(
     """Train on `bank` alone (its labels), test on `heldout` images of the bank's classes.
 
     `strategy` is the classifier's sampling ("oversample": class-balanced, so the bank's per-class
-    amounts do not bias the score). With `real_train`, the same training on its images of those classes
-    is reported as `real_baseline`. Returns {"classes" (ids), "accuracy", "balanced_accuracy",
-    "per_class_recall": {name: recall}, "train_size", "test_size", "epochs", "seed", "reason",
-    "real_baseline": {accuracy, balanced_accuracy, per_class_recall, train_size, test_size} | None};
+    amounts do not bias the score). Each training makes at least `steps` optimiser updates (as many
+    epochs as that takes), so a small real set is not under-trained next to a larger bank. With
+    `real_train`, the same training on its images of those classes is reported as `real_baseline`.
+    Returns {"classes" (ids), "accuracy", "balanced_accuracy", "per_class_recall": {name: recall},
+    "train_size", "test_size", "steps", "epochs", "seed", "reason", "real_baseline": {accuracy,
+    balanced_accuracy, per_class_recall, train_size, test_size, epochs} | None};
     with fewer than 2 classes in the bank the scores are None and `reason` says why.
     """
     if bank.class_names != heldout.class_names or bank.image_shape != heldout.image_shape:
@@ -67,9 +78,12 @@ def classification_accuracy_score(
             f"the bank has classes {bank.class_names} of {bank.image_shape} images but the held-out split "
             f"{heldout.class_names} of {heldout.image_shape}; score a bank against its own data"
         )
+    if steps < 1 or batch_size < 1:
+        raise GanaugError(f"CAS steps={steps}, batch_size={batch_size}: both must be at least 1")
     classes = bank_classes(torch.from_numpy(np.array(bank.labels)), bank.num_classes)
     out = {"classes": classes, "accuracy": None, "balanced_accuracy": None, "per_class_recall": None}
-    out.update(train_size=len(bank), test_size=None, epochs=epochs, seed=seed, reason=None, real_baseline=None)
+    out.update(train_size=len(bank), test_size=None, steps=steps, epochs=None, seed=seed, reason=None)
+    out["real_baseline"] = None
     if len(classes) < 2:
         out["reason"] = f"the bank holds {len(classes)} class(es); a classifier needs at least 2 to be scored"
         return out
@@ -79,7 +93,7 @@ def classification_accuracy_score(
     kwargs = {
         "strategy": strategy,
         "seed": seed,
-        "epochs": epochs,
+        "steps": steps,
         "batch_size": batch_size,
         "model_kwargs": model_kwargs,
         "trainer_kwargs": {"enable_progress_bar": False, **(trainer_kwargs or {})},

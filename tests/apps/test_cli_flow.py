@@ -120,7 +120,7 @@ def test_quality_gate_and_report(tmp_path: Path) -> None:
             "gan.gate.enabled=true",
             "gan.gate.min_confidence=0.05",
             "quality.enabled=true",
-            "quality.cas_epochs=1",
+            "quality.cas_steps=2",
             "quality.extractor.epochs=2",
             f"hydra.run.dir={tmp_path / 'run'}",
         ],

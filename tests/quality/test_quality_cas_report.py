@@ -11,11 +11,11 @@ from conftest import make_toy_dataset
 from quality_toys import heldout_set, toy_extractor, train_set
 
 from ganaug.errors import GanaugError
-from ganaug.quality.cas import bank_dataset, classification_accuracy_score
+from ganaug.quality.cas import bank_dataset, classification_accuracy_score, epochs_for_steps
 from ganaug.quality.report import quality_report
 from ganaug.synth.bank import SyntheticBank
 
-FAST = {"epochs": 15, "batch_size": 16, "model_kwargs": {"width": 8}}
+FAST = {"steps": 90, "batch_size": 16, "model_kwargs": {"width": 8}}
 
 
 def _bank(tmp_path, counts, seed=3, shuffle=False, name="bank"):
@@ -42,6 +42,14 @@ def test_cas_scores_only_the_bank_classes_and_reports_a_real_baseline(tmp_path):
     assert out["classes"] == [1, 2] and out["test_size"] == 60 and set(out["per_class_recall"]) == {"class1", "class2"}
     assert out["balanced_accuracy"] > 0.9
     assert out["real_baseline"]["train_size"] == 26 and out["real_baseline"]["test_size"] == 60
+    # the same number of updates for both: 50 samples are 4 batches of 16, 26 samples 2
+    assert out["steps"] == 90 and out["epochs"] == 23 and out["real_baseline"]["epochs"] == 45
+
+
+def test_epochs_for_steps_covers_the_steps():
+    assert epochs_for_steps(122, 128, 500) == 500
+    assert epochs_for_steps(1000, 128, 500) == 63  # 8 batches an epoch
+    assert epochs_for_steps(1000, 128, 1) == 1
 
 
 def test_cas_with_one_class_says_why_there_is_no_score(tmp_path):
@@ -55,6 +63,8 @@ def test_cas_bad_inputs_raise(tmp_path):
         classification_accuracy_score(bank, make_toy_dataset([5, 5]), **FAST)
     with pytest.raises(GanaugError, match="no images of the bank's classes"):
         classification_accuracy_score(bank, make_toy_dataset([5, 0, 0]), **FAST)
+    with pytest.raises(GanaugError, match="CAS steps=0"):
+        classification_accuracy_score(bank, make_toy_dataset([5, 5, 5]), **{**FAST, "steps": 0})
 
 
 def test_bank_dataset_holds_the_bank(tmp_path):
