@@ -154,6 +154,27 @@ def _curves_figure(report: GroupReport, jobs: Sequence[Job], out_dir: Path) -> N
     report.figures["curves"] = name
 
 
+def auto_decisions(jobs: Sequence[Job]) -> list[dict]:
+    """Each auto run's decision, by seed: chosen candidate, synthetic count per class (class name -> count),
+    whether the proxy was trusted (None: no proxy), decision seconds and cost in final trainings."""
+    out = []
+    for job in jobs:
+        record = job.auto
+        row = next((r for r in job.rows if r.get("strategy") == AUTO), None)
+        if record is None or row is None:
+            continue
+        check = record.get("proxy_check")
+        out.append({
+            "seed": row.get("seed"),
+            "chosen": record["chosen"],
+            "per_class": {name: c["synthetic_count"] for name, c in record.get("per_class", {}).items()},
+            "proxy_trusted": None if check is None else bool(check["trusted"]),
+            "seconds": record["decision_seconds"],
+            "cost": record.get("decision_cost_in_final_trainings"),
+        })
+    return sorted(out, key=lambda d: (d["seed"] is None, d["seed"]))
+
+
 def _group_reports(groups: dict[Configuration, list[Job]]) -> list[GroupReport]:
     summaries = {c: summarize([r for j in jobs for r in j.rows]) for c, jobs in groups.items()}
     reports = []
@@ -172,6 +193,7 @@ def _group_reports(groups: dict[Configuration, list[Job]]) -> list[GroupReport]:
             class_labels=labels,
             rarest=rarest_classes(counts, rows, config.profile, len(labels)),
             quality=quality_metrics(jobs),
+            auto_decisions=auto_decisions(jobs),
             notes=notes,
         ))
     return reports

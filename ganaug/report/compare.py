@@ -68,6 +68,13 @@ class Comparison:
             return None
         return self.difference >= -max(self.candidate_std, self.best_std)
 
+    def follows(self, gan: Comparison | None) -> bool | None:
+        """auto's second promise: above the best classical strategy wherever gan+classical (`gan`) beats it
+        by more than two standard deviations; None where gan+classical does not beat it (nothing to follow)."""
+        if gan is None or gan.verdict != "beats":
+            return None
+        return self.difference > 0
+
     @property
     def room(self) -> float | None:
         """Upper bound minus the best classical strategy (what is left to close)."""

@@ -43,6 +43,7 @@ class GroupReport:
     rarest: list[int]
     quality: list[dict] = field(default_factory=list)
     auto: Comparison | None = None
+    auto_decisions: list[dict] = field(default_factory=list)
     figures: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -71,8 +72,9 @@ def verdict_sentence(c: Comparison | None) -> str:
     return head + tail
 
 
-def auto_sentence(c: Comparison) -> str:
-    """`auto` against the best classical strategy: is it ever below it by more than one standard deviation?"""
+def auto_sentence(c: Comparison, gan: Comparison | None = None) -> str:
+    """`auto` against the best classical strategy: is it ever below it by more than one standard deviation,
+    and is it above it where `gan` (gan+classical's comparison) beats it?"""
     head = (
         f"`{AUTO}` {_pm(c.candidate, c.candidate_std)} vs `{c.best}` {_pm(c.best_mean, c.best_std)} "
         f"(best classical): difference {c.difference:+.4f}, one standard deviation "
@@ -81,8 +83,28 @@ def auto_sentence(c: Comparison) -> str:
     if c.never_worse is None:
         return head + "**Not tested**: fewer than two seeds."
     if c.never_worse:
-        return head + f"`{AUTO}` is not below the best classical strategy by more than one standard deviation."
-    return head + f"**`{AUTO}` is below the best classical strategy by more than one standard deviation.**"
+        head += f"`{AUTO}` is not below the best classical strategy by more than one standard deviation."
+    else:
+        head += f"**`{AUTO}` is below the best classical strategy by more than one standard deviation.**"
+    follows = c.follows(gan)
+    if follows is None:
+        return head
+    where = f" `{CANDIDATE}` beats the best classical strategy here, and `{AUTO}`"
+    return head + where + (" is above it too." if follows else " **is not above it**.")
+
+
+def auto_decisions_table(decisions: Sequence[dict]) -> str:
+    """One line per auto run: what it chose, how many synthetic samples per class, and what deciding cost."""
+    lines = [
+        "| seed | chosen | synthetic per class | proxy | decision s | cost (final trainings) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for d in decisions:
+        counts = ", ".join(f"{name}: {n}" for name, n in d["per_class"].items()) or "none"
+        proxy = {True: "used", False: "not trusted", None: "none"}[d["proxy_trusted"]]
+        cost = "n/a" if d["cost"] is None else f"{d['cost']:.1f}"
+        lines.append(f"| {d['seed']} | {d['chosen']} | {counts} | {proxy} | {d['seconds']:.0f} | {cost} |")
+    return "\n".join(lines)
 
 
 def gap_sentence(c: Comparison | None, upper_label: str | None) -> str:
@@ -149,7 +171,10 @@ def _section(report: GroupReport) -> list[str]:
         out += ["### gan+classical against the best classical strategy", "",
                 verdict_sentence(report.comparison), "", gap_sentence(report.comparison, report.upper_label), ""]
     if report.auto is not None:
-        out += ["### auto against the best classical strategy", "", auto_sentence(report.auto), ""]
+        out += ["### auto against the best classical strategy", "", auto_sentence(report.auto, report.comparison), ""]
+    if report.auto_decisions:
+        out += ["What `auto` decided on each seed (from `auto.json`; cost = decision time over the final training's):",
+                "", auto_decisions_table(report.auto_decisions), ""]
     if report.rarest:
         out += ["### Recall of the rarest classes", "",
                 rarest_table(report.summary, report.rarest, report.class_labels), ""]
@@ -179,7 +204,7 @@ def render(sweep_dir: Path, reports: Sequence[GroupReport], jobs: int, with_figu
     for r in compared:
         out += [f"- **{r.config.label}**: {verdict_sentence(r.comparison)} {gap_sentence(r.comparison, r.upper_label)}"]
         if r.auto is not None:
-            out += [f"  {auto_sentence(r.auto)}"]
+            out += [f"  {auto_sentence(r.auto, r.comparison)}"]
     out.append("")
     for r in reports:
         out += _section(r)

@@ -2,7 +2,8 @@
 
 A job folder is any folder holding `metrics.json` (written by `python -m ganaug`); beside it Hydra keeps
 `.hydra/config.yaml` and `.hydra/overrides.yaml`, the flow writes `artifacts.json` (data_dir, gan_dir,
-bank_dir: where the stage outputs are) and the quality stage may write `quality.json`.
+bank_dir: where the stage outputs are), the quality stage may write `quality.json` and the auto strategy
+`auto.json` (its decision).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Job:
     overrides: list[str] = field(default_factory=list)
     artifacts: dict = field(default_factory=dict)
     quality: dict | None = None
+    auto: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ def load_job(folder: Path) -> Job:
     overrides = _load_yaml(hydra / "overrides.yaml") if (hydra / "overrides.yaml").is_file() else []
     artifacts = _optional_json(folder / "artifacts.json")
     quality = _optional_json(folder / "quality.json")
+    auto = _optional_json(folder / "auto.json")
     return Job(
         folder=folder,
         rows=_check_rows(folder / "metrics.json", read_json(folder / "metrics.json")),
@@ -109,6 +112,7 @@ def load_job(folder: Path) -> Job:
         overrides=[str(o) for o in overrides] if isinstance(overrides, list) else [],
         artifacts=artifacts if isinstance(artifacts, dict) else {},
         quality=quality if isinstance(quality, dict) else None,
+        auto=auto if isinstance(auto, dict) else None,
     )
 
 

@@ -190,3 +190,23 @@ def test_auto_rows_get_their_own_verdict(tmp_path: Path) -> None:
     assert "### auto against the best classical strategy" in text
     assert "`auto` 0.9200 ± 0.0100 vs `classical` 0.9200 ± 0.0200 (best classical): difference +0.0000" in text
     assert "is not below the best classical strategy by more than one standard deviation" in text
+    assert "What `auto` decided" not in text  # no auto.json in these job folders
+
+
+def test_auto_decisions_are_tabled_per_seed(tmp_path: Path) -> None:
+    for seed in range(2):
+        rows = [row("classical", seed, 0.92), row("gan+classical", seed, 0.96), row("auto", seed, 0.95 + seed / 100)]
+        folder = write_job(tmp_path / "sweep" / str(seed), rows, overrides=[f"seed={seed}"])
+        record = {
+            "chosen": "gan+classical 30%" if seed else "classical",
+            "per_class": {"class2": {"class_id": 2, "synthetic_count": 12 * seed}, "class3": {"class_id": 3,
+                                                                                          "synthetic_count": 30}},
+            "proxy_check": {"trusted": bool(seed)},
+            "decision_seconds": 120.4,
+            "decision_cost_in_final_trainings": 15.05,
+        }
+        (folder / "auto.json").write_text(json.dumps(record))
+    text = build_report(tmp_path / "sweep", with_figures=False).read_text()
+    assert "| 0 | classical | class2: 0, class3: 30 | not trusted | 120 | 15.1 |" in text
+    assert "| 1 | gan+classical 30% | class2: 12, class3: 30 | used | 120 | 15.1 |" in text
+    assert "`gan+classical` beats the best classical strategy here, and `auto` is above it too." in text

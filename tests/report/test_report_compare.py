@@ -90,3 +90,18 @@ def test_auto_is_judged_against_one_standard_deviation(auto: list[float], never_
     c = compare(_summary({"classical": [0.90, 0.92, 0.94], "auto": auto}), candidate="auto")
     assert c is not None and c.name == "auto" and c.best == "classical"
     assert c.never_worse is never_worse
+
+
+@pytest.mark.parametrize(
+    ("gan", "auto", "follows"),
+    [
+        ([0.97, 0.97, 0.98], [0.93, 0.94, 0.95], True),  # gan+classical beats classical; auto above it
+        ([0.97, 0.97, 0.98], [0.91, 0.92, 0.93], False),  # gan+classical beats classical; auto only level
+        ([0.93, 0.92, 0.94], [0.91, 0.92, 0.93], None),  # gan+classical within the noise: nothing to follow
+    ],
+)
+def test_auto_follows_gan_where_gan_beats_classical(gan: list[float], auto: list[float], follows: bool | None):
+    summary = _summary({"classical": [0.91, 0.92, 0.93], "gan+classical": gan, "auto": auto})
+    auto_c, gan_c = compare(summary, candidate="auto"), compare(summary)
+    assert auto_c is not None and auto_c.follows(gan_c) is follows
+    assert auto_c.follows(None) is None
