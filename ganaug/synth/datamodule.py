@@ -33,8 +33,10 @@ class GANAugDataModule(pl.LightningDataModule):
 
     The train loader serves `MixedDataset(wrapped train dataset, bank, synthetic_counts, transform)`
     with the wrapped train loader's batch size and worker settings, shuffled, or class-balanced
-    with a seeded WeightedRandomSampler when `balanced`. It is a plain DataLoader, so Lightning's
-    distributed sampler replacement (use_distributed_sampler) splits it across processes.
+    with a seeded WeightedRandomSampler when `balanced`. `synthetic_share` below 1 caps the share of a
+    class's draws that its synthetic samples take (a seeded weighted sampler too; see `mixing_weights`).
+    It is a plain DataLoader, so Lightning's distributed sampler replacement (use_distributed_sampler)
+    splits it across processes.
     """
 
     def __init__(
@@ -46,6 +48,7 @@ class GANAugDataModule(pl.LightningDataModule):
         balanced: bool = False,
         return_source: bool = False,
         seed: int = 0,
+        synthetic_share: float = 1.0,
     ) -> None:
         super().__init__()
         if not isinstance(datamodule, pl.LightningDataModule):
@@ -58,6 +61,9 @@ class GANAugDataModule(pl.LightningDataModule):
         self.synthetic_counts = None if synthetic_counts is None else dict(synthetic_counts)
         self.transform = transform
         self.balanced = bool(balanced)
+        if not 0.0 < synthetic_share <= 1.0:
+            raise GanaugError(f"synthetic_share={synthetic_share} must lie in (0, 1] (1 = no cap)")
+        self.synthetic_share = float(synthetic_share)
         self.return_source = bool(return_source)
         self.seed = int(seed)
         self.prepare_data_per_node = datamodule.prepare_data_per_node
@@ -109,7 +115,16 @@ class GANAugDataModule(pl.LightningDataModule):
         if loader.num_workers > 0:
             settings["prefetch_factor"] = loader.prefetch_factor
         mixed = self.train_dataset
-        sampler = balanced_sampler(mixed.labels, mixed.num_classes, self.seed) if self.balanced else None
+        sampler = None
+        if self.balanced or self.synthetic_share < 1.0:
+            sampler = balanced_sampler(
+                mixed.labels,
+                mixed.num_classes,
+                self.seed,
+                is_synthetic=mixed.is_synthetic,
+                synthetic_share=self.synthetic_share,
+                balanced=self.balanced,
+            )
         return DataLoader(
             self.train_dataset,
             batch_size=loader.batch_size,

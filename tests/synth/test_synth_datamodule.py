@@ -146,6 +146,19 @@ def test_balanced_sampler_draws_classes_equally(bank: SyntheticBank) -> None:
     assert list(loader.sampler) == list(again.sampler)
 
 
+@pytest.mark.parametrize("balanced", [False, True])
+def test_synthetic_share_caps_generated_draws(bank: SyntheticBank, balanced: bool) -> None:
+    loader = GANAugDataModule(wrapped(), bank, {2: 12}, balanced=balanced, synthetic_share=0.25).train_dataloader()
+    assert isinstance(loader.sampler, WeightedRandomSampler)
+    mixed, weights = loader.dataset, loader.sampler.weights
+    in_class = mixed.labels == 2
+    assert float(weights[in_class & mixed.is_synthetic].sum() / weights[in_class].sum()) == pytest.approx(0.25)
+    class_mass = float(weights[in_class].sum() / weights.sum())
+    assert class_mass == pytest.approx(1 / 3 if balanced else in_class.double().mean().item())
+    with pytest.raises(GanaugError, match="synthetic_share=1.5 must lie in"):
+        GANAugDataModule(wrapped(), bank, {2: 12}, synthetic_share=1.5)
+
+
 def test_mixed_set_is_built_once_per_train_set(bank: SyntheticBank) -> None:
     dm = GANAugDataModule(wrapped(), bank, {1: 2})
     first = dm.train_dataloader().dataset
