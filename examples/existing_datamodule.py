@@ -108,7 +108,9 @@ def main() -> None:
 
     bank, _ = train_bank(DigitsDataModule(), args.out, args.gan_steps, fill_fraction=0.5)
 
-    for name, datamodule in (("plain", DigitsDataModule()), ("ganaug", GANAugDataModule(DigitsDataModule(), bank))):
+    # synthetic_share=0.5: a rare class is drawn from its own real images at least half the time
+    mixed = GANAugDataModule(DigitsDataModule(), bank, synthetic_share=0.5)
+    for name, datamodule in (("plain", DigitsDataModule()), ("ganaug", mixed)):
         pl.seed_everything(0)
         trainer = pl.Trainer(max_epochs=args.epochs, accelerator="cpu", logger=False, enable_checkpointing=False)
         model = YourModel()
