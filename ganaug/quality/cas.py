@@ -82,8 +82,8 @@ def classification_accuracy_score(
         raise GanaugError(f"CAS steps={steps}, batch_size={batch_size}: both must be at least 1")
     classes = bank_classes(torch.from_numpy(np.array(bank.labels)), bank.num_classes)
     out = {"classes": classes, "accuracy": None, "balanced_accuracy": None, "per_class_recall": None}
-    out.update(train_size=len(bank), test_size=None, steps=steps, epochs=None, seed=seed, reason=None)
-    out["real_baseline"] = None
+    out.update(train_size=len(bank), test_size=None, steps=steps, epochs=None, seed=seed)
+    out.update(reason=None, real_baseline=None)
     if len(classes) < 2:
         out["reason"] = f"the bank holds {len(classes)} class(es); a classifier needs at least 2 to be scored"
         return out
