@@ -299,6 +299,7 @@ def run_auto(
         banks,
         targets,
         settings=settings,
+        val=prepared.splits.val,
         epochs=epochs,
         progress=log.info,
         **train_kwargs,

@@ -8,6 +8,10 @@ larger than `margin` times the standard error of that mean: a win within the noi
 Folds of one training set overlap in what they train on, so their differences are correlated and the
 naive standard error is too small; the variance is corrected as Nadeau and Bengio (2003) propose,
 by (1/n + n_holdout/n_fit) instead of 1/n (`holdout_ratio`; 0 gives the naive one).
+
+When every split scores on the same fixed held-out images (repeated trainings scored on one validation
+split), the differences between splits show only the training noise; the noise of which images were
+held out is added from their per-class counts (`sampling_variance`).
 """
 
 from __future__ import annotations
@@ -44,12 +48,17 @@ class Gain:
         return self.n > 0 and self.mean > 0 and self.mean > margin * self.uncertainty
 
 
-def paired_gain(values: Sequence[float | None], reference: Sequence[float | None], holdout_ratio: float = 0.0) -> Gain:
+def paired_gain(
+    values: Sequence[float | None],
+    reference: Sequence[float | None],
+    holdout_ratio: float = 0.0,
+    extra_variance: float = 0.0,
+) -> Gain:
     """Mean and standard error of `values[s] - reference[s]` over the splits where both exist.
 
-    `holdout_ratio` (held-out over fit size) corrects the variance for overlapping training sets (see the
-    module docstring). One usable split gives an infinite uncertainty (nothing is known about the noise);
-    none gives n=0.
+    `holdout_ratio` (held-out over fit size) corrects the variance for overlapping training sets, and
+    `extra_variance` adds noise the splits do not show (see the module docstring). One usable split gives
+    an infinite uncertainty (nothing is known about the training noise); none gives n=0.
     """
     diffs = [v - r for v, r in zip(values, reference, strict=True) if v is not None and r is not None]
     n = len(diffs)
@@ -59,7 +68,35 @@ def paired_gain(values: Sequence[float | None], reference: Sequence[float | None
     if n == 1:
         return Gain(mean, math.inf, 1)
     variance = sum((d - mean) ** 2 for d in diffs) / (n - 1)
-    return Gain(mean, math.sqrt(variance * (1.0 / n + holdout_ratio)), n)
+    return Gain(mean, math.sqrt(variance * (1.0 / n + holdout_ratio) + extra_variance), n)
+
+
+def _mean_recall(scores: Sequence[Score], class_id: int) -> float | None:
+    values = [
+        s.per_class_recall[class_id]
+        for s in scores
+        if class_id < len(s.per_class_recall) and s.per_class_recall[class_id] is not None
+    ]
+    return sum(values) / len(values) if values else None
+
+
+def sampling_variance(
+    values: Sequence[Score], reference: Sequence[Score], holdout_counts: Sequence[int], class_id: int | None = None
+) -> float:
+    """Variance that a fixed held-out set of `holdout_counts[c]` images per class adds to the difference of
+    two candidates' balanced accuracy (or, with `class_id`, of that class's recall).
+
+    Per class, r(1 - r)/n for each candidate at its mean recall r: an upper bound, since two classifiers
+    scored on the same images err on many of the same ones. Balanced accuracy averages K classes, so
+    their variances add up divided by K squared.
+    """
+    classes = [class_id] if class_id is not None else [c for c, n in enumerate(holdout_counts) if n > 0]
+    total = 0.0
+    for c in classes:
+        a, b = _mean_recall(values, c), _mean_recall(reference, c)
+        if a is not None and b is not None and holdout_counts[c] > 0:
+            total += (a * (1.0 - a) + b * (1.0 - b)) / holdout_counts[c]
+    return total / len(classes) ** 2 if classes else 0.0
 
 
 def holdout_ratio(splits: Sequence[HoldoutSplit]) -> float:
@@ -160,11 +197,14 @@ def decide(
     baselines: Sequence[str],
     margin: float = 1.0,
     holdout_ratio: float = 0.0,
+    holdout_counts: Sequence[int] | None = None,
 ) -> Decision[T]:
     """The best baseline by mean balanced accuracy is the reference; the candidate with the largest gain
     that beats it by more than `margin` standard errors is chosen, else the reference itself.
 
-    `holdout_ratio` corrects the standard errors for folds of one training set (see `holdout_ratio()`)."""
+    `holdout_ratio` corrects the standard errors for folds of one training set (see `holdout_ratio()`);
+    `holdout_counts` (images per class of one fixed held-out set that every split scores on) adds that
+    set's sampling noise (see `sampling_variance`)."""
     if not baselines:
         raise GanaugError("no baselines to compare candidates with; name at least one (e.g. 'classical')")
     missing = sorted(set(baselines) - set(scores))
@@ -174,13 +214,14 @@ def decide(
         raise GanaugError(f"margin={margin}: the number of standard errors a win must exceed must be >= 0")
 
     reference = best_baseline(scores, baselines)
-    ref = [s.balanced_accuracy for s in scores[reference]]
-    results = {
-        name: CandidateResult(
-            name, list(values), paired_gain([s.balanced_accuracy for s in values], ref, holdout_ratio)
-        )
-        for name, values in scores.items()
-    }
+    ref_scores = scores[reference]
+    ref = [s.balanced_accuracy for s in ref_scores]
+
+    def gain(values: Sequence[Score]) -> Gain:
+        extra = sampling_variance(values, ref_scores, holdout_counts) if holdout_counts is not None else 0.0
+        return paired_gain([s.balanced_accuracy for s in values], ref, holdout_ratio, extra)
+
+    results = {name: CandidateResult(name, list(values), gain(values)) for name, values in scores.items()}
     winners = [r for name, r in results.items() if name not in baselines and r.gain.beats(margin)]
     chosen = max(winners, key=lambda r: r.gain.mean).name if winners else reference
     results[chosen].chosen = True
@@ -216,13 +257,20 @@ def per_class_gains(
     options: Sequence[str],
     class_id: int,
     holdout_ratio: float = 0.0,
+    holdout_counts: Sequence[int] | None = None,
 ) -> dict[str, Gain]:
-    """Each option's paired gain in class `class_id`'s recall over the reference."""
+    """Each option's paired gain in class `class_id`'s recall over the reference (see `decide` for the
+    two corrections)."""
 
     def recall(name: str) -> list[float | None]:
         return [s.per_class_recall[class_id] if class_id < len(s.per_class_recall) else None for s in scores[name]]
 
-    return {name: paired_gain(recall(name), recall(reference), holdout_ratio) for name in options}
+    def extra(name: str) -> float:
+        if holdout_counts is None:
+            return 0.0
+        return sampling_variance(scores[name], scores[reference], holdout_counts, class_id)
+
+    return {name: paired_gain(recall(name), recall(reference), holdout_ratio, extra(name)) for name in options}
 
 
 def best_option_per_class(
@@ -232,12 +280,13 @@ def best_option_per_class(
     classes: Sequence[int],
     margin: float = 1.0,
     holdout_ratio: float = 0.0,
+    holdout_counts: Sequence[int] | None = None,
 ) -> dict[int, str | None]:
     """For each class, the option whose gain in that class's recall is largest and beats its uncertainty
     by `margin` standard errors; None (keep the reference's treatment of that class) when none does."""
     chosen: dict[int, str | None] = {}
     for c in classes:
-        gains = per_class_gains(scores, reference, options, c, holdout_ratio)
+        gains = per_class_gains(scores, reference, options, c, holdout_ratio, holdout_counts)
         winners = [name for name, g in gains.items() if g.beats(margin)]
         chosen[c] = max(winners, key=lambda name: gains[name].mean) if winners else None
     return chosen

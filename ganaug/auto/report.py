@@ -46,8 +46,9 @@ def decision_table(result: AutoResult, final_fit_seconds: float | None = None) -
     """The search's cost (also in final trainings when `final_fit_seconds` is given), then candidates_table."""
     decision = result.decision
     cost = f" = {result.seconds / final_fit_seconds:.1f} final trainings" if final_fit_seconds else ""
+    where = "trainings scored on the validation split" if result.holdout == "validation" else "folds"
     header = (
-        f"auto: {len(decision.results)} candidates x {decision.n_splits} splits, "
+        f"auto: {len(decision.results)} candidates x {decision.n_splits} {where}, "
         f"{result.candidate_epochs} epochs each, decided in {result.seconds:.1f} s{cost}"
     )
     check = result.proxy_check
@@ -84,6 +85,7 @@ def decision_record(result: AutoResult, class_names: list[str], final_fit_second
         "candidates": [
             {**r.to_json(), "settings": decision.candidates[name].to_json()} for name, r in decision.results.items()
         ],
+        "holdout": result.holdout,
         "splits": decision.n_splits,
         "candidate_epochs": result.candidate_epochs,
         "proxy_check": result.proxy_check,

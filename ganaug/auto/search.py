@@ -1,6 +1,8 @@
 """The `auto` strategy's search: which augmentation the reference classifier trains with on this data.
 
-Candidates are scored on stratified folds of the training split:
+Candidates are scored on held-back data: by default the validation split (each candidate trained on the
+whole training split `validation_runs` times with different seeds, scored on images neither the GAN nor
+the classifier saw), or with `holdout="folds"` on stratified folds of the training split. In stages:
 0. the baselines (classical strategies) at the full training length and with the cheaper proxy (fewer
    epochs); the proxy is used for the other candidates only if it ranks the baselines as the full
    length does (`proxy_check`), otherwise every candidate trains the full length;
@@ -39,6 +41,7 @@ from ganaug.errors import GanaugError
 from ganaug.synth.bank import SyntheticBank
 
 GAN_BASE = "gan+classical"
+HOLDOUTS = ("validation", "folds")
 PROXY_MIN_TAU = 0.6
 MIN_BASELINES_FOR_PROXY = 3  # with fewer, a ranking check says nothing: candidates train the full length
 
@@ -71,8 +74,10 @@ class AugmentChoice:
 
 @dataclass(frozen=True)
 class AutoSettings:
-    """The search's candidates, splits and decision rule (see the module docstring).
+    """The search's candidates, held-back data and decision rule (see the module docstring).
 
+    `holdout` "validation": `validation_runs` trainings per candidate on the whole training split, scored
+    on the validation split; "folds": `folds` stratified folds of the training split, `repeats` times.
     `proxy_epochs` (at most the final training's length; None: no proxy) is the candidates' training
     length when the proxy check trusts it, which needs at least three baselines.
     """
@@ -83,6 +88,8 @@ class AutoSettings:
     synthetic_weights: tuple[float, ...] = (0.5,)
     synthetic_shares: tuple[float, ...] = (0.25,)
     per_class: bool = True
+    holdout: str = "validation"
+    validation_runs: int = 2
     folds: int = 3
     repeats: int = 1
     margin: float = 1.0
@@ -107,6 +114,12 @@ class AutoSettings:
             )
         if self.proxy_epochs is not None and self.proxy_epochs < 1:
             raise GanaugError(f"auto proxy_epochs={self.proxy_epochs}: at least 1, or null for the full epochs")
+        if self.holdout not in HOLDOUTS:
+            raise GanaugError(f"auto holdout '{self.holdout}': choose one of {', '.join(HOLDOUTS)}")
+        if self.validation_runs < 2:
+            raise GanaugError(
+                f"auto validation_runs={self.validation_runs}: at least 2, so the training noise can be measured"
+            )
         if self.folds < 2 or self.repeats < 1 or self.margin < 0:
             raise GanaugError(
                 f"auto folds={self.folds}, repeats={self.repeats}, margin={self.margin}: "
@@ -122,7 +135,7 @@ class AutoSettings:
 @dataclass
 class AutoResult:
     """The decision, the per-class amounts found in stage 2, what the search cost, the candidates'
-    training length and the proxy check (None when no proxy was asked for)."""
+    training length, the proxy check (None when no proxy was asked for) and what was held back."""
 
     decision: Decision[AugmentChoice]
     per_class: dict[int, str | None]
@@ -130,6 +143,7 @@ class AutoResult:
     trainings: int
     candidate_epochs: int
     proxy_check: dict | None = None
+    holdout: str = "folds"
 
 
 def scaled_counts(targets: Mapping[int, int], fraction: float) -> dict[int, int]:
@@ -197,17 +211,32 @@ def _split_data(train: ImageDataset, split: HoldoutSplit) -> DatasetSplits:
     return DatasetSplits(train.subset(split.fit), train.subset([]), train.subset(split.holdout))
 
 
+def _validation_runs(train: ImageDataset, val: ImageDataset | None, runs: int) -> list[HoldoutSplit]:
+    """The validation mode's splits: `runs` trainings on the whole training split (scored on `val`)."""
+    if val is None or len(val) == 0:
+        raise GanaugError(
+            "auto holdout 'validation' needs a validation split; set data.val_fraction above 0 "
+            "or use augment.auto.holdout=folds"
+        )
+    everything = np.arange(len(train))
+    return [HoldoutSplit(r, everything, np.zeros(0, dtype=np.int64)) for r in range(runs)]
+
+
 def auto_search(
     train: ImageDataset,
     banks: GatedBanks,
     targets: Mapping[int, int],
     *,
     settings: AutoSettings = AutoSettings(),
+    val: ImageDataset | None = None,
     epochs: int = 30,
     progress: Callable[[str], None] | None = None,
     **train_kwargs,
 ) -> AutoResult:
     """Run the staged search on `train` and decide; `train_kwargs` go to train_and_evaluate.
+
+    With `settings.holdout` "validation", candidates train on all of `train` and are scored on `val`;
+    run r of every candidate trains with the same seed (the run's seed * 1000 + r + 1), so gains pair up.
 
     The gan+classical candidates start from `synthetic_share` (in `train_kwargs`, default 1: the run's
     `augment.synthetic_share`); stage 3 tries `settings.synthetic_shares` on the best of them.
@@ -222,8 +251,13 @@ def auto_search(
         )
     start = time.perf_counter()
     share = train_kwargs.pop("synthetic_share", 1.0)
-    splits = stratified_folds(train.labels, settings.folds, settings.repeats, settings.seed)
-    ratio = holdout_ratio(splits)
+    on_validation = settings.holdout == "validation"
+    if on_validation:
+        splits = _validation_runs(train, val, settings.validation_runs)
+        ratio, held_counts = 0.0, val.counts()
+    else:
+        splits = stratified_folds(train.labels, settings.folds, settings.repeats, settings.seed)
+        ratio, held_counts = holdout_ratio(splits), None
     proxy = min(settings.proxy_epochs or epochs, epochs)
     trainings = 0
     length = epochs
@@ -235,7 +269,13 @@ def auto_search(
         if progress is not None:
             name = next(n for n, c in candidates.items() if c == choice)
             progress(f"auto: {name}, split {split.index + 1}/{len(splits)}, {length} epochs")
-        row = fit_choice(choice, _split_data(train, split), banks, epochs=length, **dict(train_kwargs))
+        kwargs = dict(train_kwargs)
+        if on_validation:
+            kwargs["seed"] = kwargs.get("seed", 0) * 1000 + split.index + 1
+            data = DatasetSplits(train, train.subset([]), val)
+        else:
+            data = _split_data(train, split)
+        row = fit_choice(choice, data, banks, epochs=length, **kwargs)
         return Score(row["balanced_accuracy"], tuple(row["per_class_recall"]))
 
     scores = score_candidates(candidates, score, splits)
@@ -263,7 +303,9 @@ def auto_search(
     amounts = {name: choice for name, choice in amounts.items() if name in candidates}  # equal counts merge
     per_class: dict[int, str | None] = {}
     if settings.per_class:
-        per_class = best_option_per_class(scores, reference, list(amounts), sorted(targets), settings.margin, ratio)
+        per_class = best_option_per_class(
+            scores, reference, list(amounts), sorted(targets), settings.margin, ratio, held_counts
+        )
         counts = {c: amounts[name].synthetic_counts[c] if name else 0 for c, name in per_class.items()}
         if any(counts.values()):
             add({f"{GAN_BASE} per class": AugmentChoice(GAN_BASE, counts, synthetic_share=share)})
@@ -278,8 +320,9 @@ def auto_search(
         {f"{best_name} share {x:g}": replace(best, synthetic_share=x) for x in settings.synthetic_shares}
     )
     add(variants)
-    decision = decide(scores, candidates, settings.baselines, settings.margin, ratio)
-    return AutoResult(decision, per_class, time.perf_counter() - start, trainings, length, check)
+    decision = decide(scores, candidates, settings.baselines, settings.margin, ratio, held_counts)
+    seconds = time.perf_counter() - start
+    return AutoResult(decision, per_class, seconds, trainings, length, check, settings.holdout)
 
 
 def _ranking(scores: Mapping[str, list[Score]]) -> list[str]:

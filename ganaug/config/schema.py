@@ -180,6 +180,8 @@ class AutoConfig:
     synthetic_weights: list[float] = field(default_factory=lambda: [0.5])
     synthetic_shares: list[float] = field(default_factory=lambda: [0.25])
     per_class: bool = True
+    holdout: str = "validation"
+    validation_runs: int = 2
     folds: int = 3
     repeats: int = 1
     margin: float = 1.0

@@ -138,11 +138,13 @@ def test_quality_gate_and_report(tmp_path: Path) -> None:
     assert list((tmp_path / "cache").glob("extractor-*"))
 
 
-def test_auto_decides_on_folds_and_writes_its_decision(tmp_path: Path) -> None:
+@pytest.mark.parametrize("holdout", ["validation", "folds"])
+def test_auto_decides_and_writes_its_decision(tmp_path: Path, holdout: str) -> None:
     proc = run_cli(
         [
             "experiment=quick",
             "augment=auto",
+            f"augment.auto.holdout={holdout}",
             "augment.auto.folds=2",
             "augment.auto.amounts=[0.3,1.0]",
             "augment.auto.baselines=[oversample,classical]",
@@ -157,6 +159,7 @@ def test_auto_decides_on_folds_and_writes_its_decision(tmp_path: Path) -> None:
     _check_rows(rows, ["auto"], seed=0, num_classes=10)
     decision = json.loads((tmp_path / "run" / "auto.json").read_text())
     assert rows[0]["auto"]["chosen"] == decision["chosen"] and decision["reference"] in ("oversample", "classical")
+    assert decision["holdout"] == holdout  # validation: 2 trainings scored on the validation split; folds: 2 folds
     names = [c["name"] for c in decision["candidates"]]
     assert names[:4] == ["oversample", "classical", "gan+classical 30%", "gan+classical 100%"]
     assert all(len(c["split_balanced_accuracy"]) == 2 for c in decision["candidates"])

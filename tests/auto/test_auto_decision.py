@@ -6,7 +6,15 @@ import math
 
 import pytest
 
-from ganaug.auto.decision import Score, best_option_per_class, choose, decide, holdout_ratio, paired_gain
+from ganaug.auto.decision import (
+    Score,
+    best_option_per_class,
+    choose,
+    decide,
+    holdout_ratio,
+    paired_gain,
+    sampling_variance,
+)
 from ganaug.auto.splits import stratified_folds
 from ganaug.errors import GanaugError
 
@@ -119,3 +127,33 @@ def test_per_class_choice_picks_the_amount_that_helps_each_class():
     b = s([(0.9, 0.6, 0.3), (0.9, 0.5, 0.4), (0.9, 0.6, 0.2)])  # class 1 +0.1, class 2 -0.2
     chosen = best_option_per_class({"ref": ref, "a": a, "b": b}, "ref", ["a", "b"], [1, 2])
     assert chosen == {1: "a", 2: None}
+
+
+def test_sampling_variance_known_values():
+    # two classes of 100 held-out images, every recall 0.9: per class (0.09 + 0.09) / 100
+    a = [Score(0.9, (0.9, 0.9)), Score(0.9, (0.9, 0.9))]
+    assert sampling_variance(a, a, [100, 100]) == pytest.approx(0.0018 * 2 / 4)  # balanced accuracy: / K^2
+    assert sampling_variance(a, a, [100, 100], class_id=1) == pytest.approx(0.0018)
+    perfect = [Score(1.0, (1.0, 1.0))]
+    assert sampling_variance(perfect, perfect, [5, 5]) == 0.0  # no error, no sampling noise in it
+    absent = [Score(0.9, (0.9, None))]
+    assert sampling_variance(absent, a, [100, 0]) == pytest.approx(0.0018)  # one class counted: / 1
+
+
+def test_a_fixed_held_out_set_adds_its_sampling_noise():
+    # the same +0.02 in every run: the runs show no training noise, but 100 images per class leave
+    # a standard error of 0.03 on each balanced accuracy difference; 10,000 per class leave 0.003
+    ref = [Score(0.88, (0.9, 0.86)), Score(0.89, (0.9, 0.88))]
+    gan = [Score(0.90, (0.9, 0.9)), Score(0.91, (0.9, 0.92))]
+    small = decide({"classical": ref, "gan": gan}, {}, ["classical"], holdout_counts=[100, 100])
+    assert small.chosen == "classical"
+    assert small.results["gan"].gain.uncertainty == pytest.approx(
+        math.sqrt(sampling_variance(gan, ref, [100, 100])), rel=1e-6
+    )
+    large = decide({"classical": ref, "gan": gan}, {}, ["classical"], holdout_counts=[10000, 10000])
+    assert large.chosen == "gan"
+    per_class = best_option_per_class({"ref": ref, "gan": gan}, "ref", ["gan"], [1], holdout_counts=[100, 100])
+    assert per_class == {1: None}  # +0.04 recall on 100 images is within the noise
+    assert best_option_per_class({"ref": ref, "gan": gan}, "ref", ["gan"], [1], holdout_counts=[1, 10**6]) == {
+        1: "gan"
+    }

@@ -45,6 +45,10 @@ def test_scaled_counts_and_settings_checks():
         AutoSettings(baselines=("gan",))
     with pytest.raises(GanaugError, match="folds"):
         AutoSettings(folds=1)
+    with pytest.raises(GanaugError, match="holdout 'test'"):
+        AutoSettings(holdout="test")
+    with pytest.raises(GanaugError, match="validation_runs=1"):
+        AutoSettings(validation_runs=1)
     s = AutoSettings.from_mapping({"amounts": [0.5], "min_confidences": []}, seed=3)
     assert s.amounts == (0.5,) and s.min_confidences == () and s.seed == 3
 
@@ -75,6 +79,7 @@ def test_search_scores_every_candidate_on_every_split_and_records_the_decision(s
         min_confidences=(0.5,),
         synthetic_weights=(0.5,),
         synthetic_shares=(1.0,),
+        holdout="folds",
         folds=2,
         proxy_epochs=1,
     )
@@ -153,8 +158,42 @@ def test_no_proxy_with_fewer_than_three_baselines(setup):
         synthetic_weights=(),
         synthetic_shares=(),
         per_class=False,
+        holdout="folds",
         folds=2,
         proxy_epochs=1,
     )
     result = auto_search(train, GatedBanks(bank), {2: 30, 3: 30}, settings=settings, epochs=2, **TRAIN_KW)
     assert result.proxy_check is None and result.candidate_epochs == 2 and result.trainings == 4
+
+
+def test_validation_holdout_trains_on_everything_and_scores_on_the_validation_split(setup):
+    train, bank = setup
+    val = make_toy_dataset([10, 10, 10, 10], seed=7)
+    settings = AutoSettings(
+        baselines=("none", "classical"),
+        amounts=(1.0,),
+        min_confidences=(),
+        synthetic_weights=(),
+        synthetic_shares=(),
+        per_class=False,
+        validation_runs=2,
+    )
+    messages = []
+    result = auto_search(
+        train, GatedBanks(bank), {2: 30, 3: 30}, settings=settings, val=val, epochs=2, progress=messages.append,
+        seed=4, **TRAIN_KW,
+    )
+    assert result.holdout == "validation" and result.trainings == 3 * 2 and result.proxy_check is None
+    assert messages[0] == "auto: none, split 1/2, 2 epochs"
+    d = result.decision
+    assert d.n_splits == 2 and all(len(r.scores) == 2 for r in d.results.values())
+    # run r of every candidate trains the whole split with seed 4 * 1000 + r + 1, scored on val
+    again = fit_choice(AugmentChoice("classical"), DatasetSplits(train, train.subset([]), val), None, epochs=2,
+                       seed=4002, **TRAIN_KW)
+    assert d.results["classical"].scores[1].balanced_accuracy == again["balanced_accuracy"]
+    # the gain's uncertainty includes the validation set's sampling noise: never zero, even for a copy
+    assert d.results["gan+classical 100%"].gain.uncertainty > 0
+    record = decision_record(result, train.class_names)
+    assert record["holdout"] == "validation" and "trainings scored on the validation split" in decision_table(result)
+    with pytest.raises(GanaugError, match="needs a validation split"):
+        auto_search(train, GatedBanks(bank), {2: 30}, settings=settings, val=train.subset([]), epochs=1, **TRAIN_KW)
