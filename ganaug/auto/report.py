@@ -55,9 +55,15 @@ def decision_table(result: AutoResult, final_fit_seconds: float | None = None) -
     if check is not None:
         used = "used" if check["trusted"] else f"not used, candidates train {check['full_epochs']} epochs"
         proxy_rank, full_rank = ", ".join(check["proxy_ranking"]), ", ".join(check["full_ranking"])
+        probe = ""
+        if "probe" in check:
+            probe = (
+                f"; {check['probe']} gains {check['probe_gain_proxy']:+.4f} ({check['proxy_epochs']} epochs) and "
+                f"{check['probe_gain_full']:+.4f} ± {check['probe_uncertainty_full']:.4f} ({check['full_epochs']})"
+            )
         header += (
             f"\nproxy check: {check['proxy_epochs']} epochs rank the baselines {proxy_rank}; {check['full_epochs']} "
-            f"epochs {full_rank} (Kendall tau {check['kendall_tau']:.2f}): proxy {used}"
+            f"epochs {full_rank} (Kendall tau {check['kendall_tau']:.2f}){probe}: proxy {used}"
         )
     return header + "\n" + candidates_table(decision)
 

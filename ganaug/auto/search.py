@@ -3,11 +3,12 @@
 Candidates are scored on held-back data: by default the validation split (each candidate trained on the
 whole training split `validation_runs` times with different seeds, scored on images neither the GAN nor
 the classifier saw), or with `holdout="folds"` on stratified folds of the training split. In stages:
-0. the baselines (classical strategies) at the full training length and with the cheaper proxy (fewer
-   epochs); the proxy is used for the other candidates only if it ranks the baselines as the full
-   length does (`proxy_check`), otherwise every candidate trains the full length;
-1. `gan+classical` with each amount of synthetic data (a fraction of every minority class's target
-   count);
+0. the baselines (classical strategies) and the probe (`gan+classical` with the largest amount) at the
+   full training length and with the cheaper proxy (fewer epochs); the proxy is used for the other
+   candidates only if it ranks the baselines as the full length does and measures the probe's gain as
+   the full length does (`proxy_check`), otherwise every candidate trains the full length;
+1. `gan+classical` with each other amount of synthetic data (a fraction of every minority class's
+   target count);
 2. per class, the amount whose gain in that class's recall beats its uncertainty (zero otherwise),
    as one more candidate;
 3. the best `gan+classical` candidate so far with each quality-gate threshold, each loss weight of
@@ -19,7 +20,7 @@ standard errors of the paired gain (`decision.decide`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -261,7 +262,13 @@ def auto_search(
     proxy = min(settings.proxy_epochs or epochs, epochs)
     trainings = 0
     length = epochs
+    amounts = {
+        f"{GAN_BASE} {a * 100:g}%": AugmentChoice(GAN_BASE, scaled_counts(targets, a), synthetic_share=share)
+        for a in settings.amounts
+    }
+    probe = f"{GAN_BASE} {max(settings.amounts) * 100:g}%"
     candidates: dict[str, AugmentChoice] = {name: AugmentChoice(name) for name in settings.baselines}
+    candidates[probe] = amounts[probe]
 
     def score(choice: AugmentChoice, split: HoldoutSplit) -> Score:
         nonlocal trainings
@@ -283,7 +290,9 @@ def auto_search(
     if proxy < epochs and len(settings.baselines) >= MIN_BASELINES_FOR_PROXY:
         length = proxy
         proxy_scores = score_candidates(candidates, score, splits)
-        check = proxy_check(proxy_scores, scores, proxy, epochs)
+        check = proxy_check(
+            proxy_scores, scores, proxy, epochs, settings.baselines, probe, settings.margin, ratio, held_counts
+        )
         if check["trusted"]:
             scores = proxy_scores
         else:
@@ -295,10 +304,6 @@ def auto_search(
         candidates.update(fresh)
         scores.update(score_candidates(fresh, score, splits))
 
-    amounts = {
-        f"{GAN_BASE} {a * 100:g}%": AugmentChoice(GAN_BASE, scaled_counts(targets, a), synthetic_share=share)
-        for a in settings.amounts
-    }
     add(amounts)
     amounts = {name: choice for name, choice in amounts.items() if name in candidates}  # equal counts merge
     per_class: dict[int, str | None] = {}
@@ -345,16 +350,26 @@ def proxy_check(
     full_scores: Mapping[str, list[Score]],
     proxy: int,
     epochs: int,
+    baselines: Sequence[str],
+    probe: str | None = None,
+    margin: float = 1.0,
+    holdout_ratio: float = 0.0,
+    holdout_counts: Sequence[int] | None = None,
     min_tau: float = PROXY_MIN_TAU,
 ) -> dict:
-    """Whether the cheaper proxy ranks the baselines as full-length training does on the same folds.
+    """Whether the cheaper proxy ranks candidates as full-length training does on the same splits.
 
-    Trusted when both pick the same best baseline and Kendall's tau of the two rankings is at least
-    `min_tau` (with four baselines, one swapped pair gives 0.67).
+    Trusted when both pick the same best baseline, Kendall's tau of the baselines' two rankings is at
+    least `min_tau` (with four baselines, one swapped pair gives 0.67) and, with a `probe` (a gan+classical
+    candidate scored at both lengths), the proxy measures the probe's gain over the best baseline as the
+    full length does: the same verdict at `margin` standard errors, and a gain within one standard error
+    of the full-length gain. A shorter training can rank the classical strategies right and still
+    understate what generated samples add, which the baselines alone would not show.
     """
-    proxy_rank, full_rank = _ranking(proxy_scores), _ranking(full_scores)
+    proxy_rank = _ranking({name: proxy_scores[name] for name in baselines})
+    full_rank = _ranking({name: full_scores[name] for name in baselines})
     tau = kendall_tau(proxy_rank, full_rank)
-    return {
+    check = {
         "proxy_epochs": proxy,
         "full_epochs": epochs,
         "proxy_ranking": proxy_rank,
@@ -362,3 +377,27 @@ def proxy_check(
         "kendall_tau": tau,
         "trusted": proxy_rank[0] == full_rank[0] and tau >= min_tau,
     }
+    if probe is not None:
+        names = [*baselines, probe]
+        gains = {
+            length: decide(
+                {name: scores[name] for name in names},
+                dict.fromkeys(names),
+                baselines,
+                margin,
+                holdout_ratio,
+                holdout_counts,
+            ).results[probe].gain
+            for length, scores in (("full", full_scores), ("proxy", proxy_scores))
+        }
+        full, short = gains["full"], gains["proxy"]
+        agrees = full.beats(margin) == short.beats(margin) and abs(short.mean - full.mean) <= full.uncertainty
+        check.update(
+            probe=probe,
+            probe_gain_full=full.mean,
+            probe_uncertainty_full=full.uncertainty,
+            probe_gain_proxy=short.mean,
+            probe_uncertainty_proxy=short.uncertainty,
+            trusted=check["trusted"] and agrees,
+        )
+    return check

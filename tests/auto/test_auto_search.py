@@ -97,7 +97,7 @@ def test_search_scores_every_candidate_on_every_split_and_records_the_decision(s
     )
     d = result.decision
     names = list(d.results)
-    assert names[:5] == ["none", "oversample", "classical", "gan+classical 50%", "gan+classical 100%"]
+    assert names[:5] == ["none", "oversample", "classical", "gan+classical 100%", "gan+classical 50%"]
     assert any(n.endswith("gate 0.5") for n in names) and any(n.endswith("weight 0.5") for n in names)
     shared = [n for n in names if n.endswith("share 1")]
     assert len(shared) == 1 and d.candidates[shared[0]].synthetic_share == 1.0
@@ -106,10 +106,11 @@ def test_search_scores_every_candidate_on_every_split_and_records_the_decision(s
     check = result.proxy_check
     assert check["proxy_epochs"] == 1 and check["full_epochs"] == 3
     assert sorted(check["proxy_ranking"]) == sorted(check["full_ranking"]) == ["classical", "none", "oversample"]
+    assert check["probe"] == "gan+classical 100%" and "probe_gain_proxy" in check
     assert result.candidate_epochs == (1 if check["trusted"] else 3)
-    # the baselines train at both lengths, every other candidate once
-    assert result.trainings == 2 * (len(names) + 3) == len(messages)
-    assert messages[0] == "auto: none, split 1/2, 3 epochs" and "auto: gan+classical 50%, split 1/2" in messages[12]
+    # the baselines and the probe (the largest amount) train at both lengths, every other candidate once
+    assert result.trainings == 2 * (len(names) + 4) == len(messages)
+    assert messages[0] == "auto: none, split 1/2, 3 epochs" and "auto: gan+classical 50%, split 1/2" in messages[16]
     assert all(len(r.scores) == 2 for r in d.results.values())
     assert d.reference in ("none", "oversample", "classical") and d.chosen in names
     record = decision_record(result, train.class_names, final_fit_seconds=2.0)
@@ -145,8 +146,29 @@ def _means(**values: float) -> dict[str, list[Score]]:
 )
 def test_proxy_is_trusted_only_when_it_ranks_the_baselines_like_the_full_length(proxy, trusted):
     full = _means(none=0.75, oversample=0.85, reweight=0.88, classical=0.93)
-    check = proxy_check(_means(**proxy), full, proxy=10, epochs=30)
-    assert check["trusted"] is trusted and check["full_ranking"][0] == "classical"
+    check = proxy_check(_means(**proxy), full, proxy=10, epochs=30, baselines=list(full))
+    assert check["trusted"] is trusted and check["full_ranking"][0] == "classical" and "probe" not in check
+
+
+def _runs(**values: tuple[float, float]) -> dict[str, list[Score]]:
+    return {name: [Score(v) for v in pair] for name, pair in values.items()}
+
+
+@pytest.mark.parametrize(
+    ("probe_proxy", "trusted"),
+    [
+        ((0.915, 0.945), True),  # the same gain, +0.04, at both lengths
+        ((0.885, 0.915), False),  # +0.01: still a win, but 0.03 below the full-length gain (its error: 0.01)
+        ((0.87, 0.91), False),  # +0.00: the proxy would keep the reference where the full length would not
+    ],
+)
+def test_proxy_is_trusted_only_when_it_measures_the_probe_gain_like_the_full_length(probe_proxy, trusted):
+    full = _runs(none=(0.70, 0.72), classical=(0.90, 0.92), probe=(0.93, 0.97))  # gain +0.04 ± 0.01
+    short = _runs(none=(0.68, 0.70), classical=(0.88, 0.90), probe=probe_proxy)
+    check = proxy_check(short, full, proxy=10, epochs=30, baselines=["none", "classical"], probe="probe")
+    assert check["kendall_tau"] == 1.0 and check["probe_gain_full"] == pytest.approx(0.04)
+    assert check["probe_uncertainty_full"] == pytest.approx(0.01)
+    assert check["trusted"] is trusted
 
 
 def test_no_proxy_with_fewer_than_three_baselines(setup):
