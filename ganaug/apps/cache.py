@@ -24,6 +24,20 @@ def cache_key(payload: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def source_fingerprint(path: Path) -> str | None:
+    """A hash of every file at or under `path` (relative name, size, modification time), or None
+    when nothing is there. A file rewritten in place changes it; a folder's own timestamp, which
+    moves only when entries are added, removed or renamed, would not have."""
+    if not path.exists():
+        return None
+    files = [path] if path.is_file() else sorted(f for f in path.rglob("*") if f.is_file())
+    digest = hashlib.sha256()
+    for file in files:
+        stat = file.stat()
+        digest.update(f"{file.relative_to(path).as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
 def cached_stage(root: str | Path, stage: str, payload: Any, build: Callable[[Path], None]) -> Path:
     """Return `root/<stage>-<key>`, calling `build(folder)` first when it does not exist yet.
 

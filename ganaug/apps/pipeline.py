@@ -16,7 +16,7 @@ import pytorch_lightning as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from ganaug.apps.cache import cached_stage
+from ganaug.apps.cache import cached_stage, source_fingerprint
 from ganaug.auto.report import decision_record, decision_table
 from ganaug.auto.search import AutoSettings, GatedBanks, auto_search, fit_choice
 from ganaug.classify.classical import classical_transform
@@ -50,14 +50,14 @@ def _section(cfg: DictConfig, key: str) -> Any:
 
 
 def _data_payload(cfg: DictConfig) -> dict:
-    """What the prepared splits depend on: the source (its files by absolute path and modification
-    time, so a replaced file is read again) and the settings of the imbalance profile in use."""
+    """What the prepared splits depend on: the source (its absolute path and the fingerprint of its
+    files, so a replaced or rewritten file is read again) and the settings of the imbalance profile."""
     data = _section(cfg, "data")
     for key in ("root", "path"):
         if data.get(key):
             where = Path(data[key]).expanduser().resolve()
             data[key] = str(where)
-            data[f"{key}_mtime_ns"] = where.stat().st_mtime_ns if where.exists() else None
+            data[f"{key}_files"] = source_fingerprint(where)
     imb = cfg.imbalance
     imbalance: dict = {"profile": imb.profile}
     if imb.profile != "none":
