@@ -161,7 +161,7 @@ def test_auto_decides_and_writes_its_decision(tmp_path: Path, holdout: str) -> N
     assert rows[0]["auto"]["chosen"] == decision["chosen"] and decision["reference"] in ("oversample", "classical")
     assert decision["holdout"] == holdout  # validation: 2 trainings scored on the validation split; folds: 2 folds
     names = [c["name"] for c in decision["candidates"]]
-    assert names[:4] == ["oversample", "classical", "gan+classical 30%", "gan+classical 100%"]
+    assert names[:4] == ["oversample", "classical", "gan+classical 100%", "gan+classical 30%"]
     assert all(len(c["split_balanced_accuracy"]) == 2 for c in decision["candidates"])
     assert decision["trainings"] == 2 * len(names) and decision["decision_seconds"] > 0
     assert decision["verdict"] in proc.stdout
