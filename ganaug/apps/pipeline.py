@@ -37,12 +37,15 @@ log = logging.getLogger("ganaug")
 
 @dataclass
 class Prepared:
-    """The prepared splits, the minority classes and how many synthetic samples each gets."""
+    """The prepared splits, the minority classes, how many synthetic samples each gets, and what the
+    splits depend on (`data_payload`, part of every later stage's cache key; computed once, since it
+    walks the source's files)."""
 
     splits: DatasetSplits
     minority: list[int]
     targets: dict[int, int]
     directory: Path
+    data_payload: dict
 
 
 def _section(cfg: DictConfig, key: str) -> Any:
@@ -78,7 +81,8 @@ def prepare(cfg: DictConfig) -> Prepared:
             train = make_imbalanced(train, imb.ratio, imb.profile, seed=imb.seed, step_fraction=imb.step_fraction)
         DatasetSplits(train, splits.val, splits.test).save(path)
 
-    directory = cached_stage(cfg.cache_dir, "data", _data_payload(cfg), build)
+    payload = _data_payload(cfg)
+    directory = cached_stage(cfg.cache_dir, "data", payload, build)
     splits = DatasetSplits.load(directory)
     counts = splits.train.counts()
     names = splits.class_names
@@ -96,7 +100,7 @@ def prepare(cfg: DictConfig) -> Prepared:
         class_names=names,
     )
     log.info("train counts %s; minority classes %s; synthetic per class %s", counts, minority, targets)
-    return Prepared(splits, minority, targets, directory)
+    return Prepared(splits, minority, targets, directory, payload)
 
 
 def trainer_settings(cfg: DictConfig) -> dict:
@@ -108,7 +112,7 @@ def _gan_payload(cfg: DictConfig, prepared: Prepared) -> dict:
     """What the trained generator depends on (not how it is sampled, monitored or gated)."""
     gan = {k: v for k, v in _section(cfg, "gan").items() if k not in ("sample_seed", "sample_every_n_steps", "gate")}
     gan["module"].pop("monitor")
-    payload = {**_data_payload(cfg), "gan": gan, "precision": cfg.trainer.precision}
+    payload = {**prepared.data_payload, "gan": gan, "precision": cfg.trainer.precision}
     if cfg.gan.condition_on == "minority":
         payload["minority"] = prepared.minority
     return payload
@@ -161,7 +165,7 @@ def load_generator(directory: Path, prepared: Prepared) -> GeneratorArtifact:
 def feature_extractor(cfg: DictConfig, prepared: Prepared) -> FeatureExtractor:
     """The domain classifier (trained on the real training split) that the gate and quality metrics use."""
     settings = _section(cfg, "quality")["extractor"]
-    payload = {**_data_payload(cfg), "extractor": settings}
+    payload = {**prepared.data_payload, "extractor": settings}
 
     def build(path: Path) -> None:
         splits = prepared.splits

@@ -80,10 +80,12 @@ def _cfg(overrides: list[str]):
 
 
 def _gan_key(overrides: list[str], minority: list[int] | None = None) -> str:
-    from ganaug.apps.pipeline import Prepared, _gan_payload
+    from ganaug.apps.pipeline import Prepared, _data_payload, _gan_payload
 
-    prepared = Prepared(splits=None, minority=minority or [7, 8, 9], targets={}, directory=Path("."))  # type: ignore[arg-type]
-    return cache_key(_gan_payload(_cfg(overrides), prepared))
+    cfg = _cfg(overrides)
+    prepared = Prepared(splits=None, minority=minority or [7, 8, 9], targets={}, directory=Path("."),  # type: ignore[arg-type]
+                        data_payload=_data_payload(cfg))
+    return cache_key(_gan_payload(cfg, prepared))
 
 
 def test_gan_key_ignores_what_does_not_change_the_generator() -> None:
