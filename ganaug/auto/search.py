@@ -256,6 +256,7 @@ def auto_search(
     if on_validation:
         splits = _validation_runs(train, val, settings.validation_runs)
         ratio, held_counts = 0.0, val.counts()
+        on_val = DatasetSplits(train, train.subset([]), val)
     else:
         splits = stratified_folds(train.labels, settings.folds, settings.repeats, settings.seed)
         ratio, held_counts = holdout_ratio(splits), None
@@ -279,7 +280,7 @@ def auto_search(
         kwargs = dict(train_kwargs)
         if on_validation:
             kwargs["seed"] = kwargs.get("seed", 0) * 1000 + split.index + 1
-            data = DatasetSplits(train, train.subset([]), val)
+            data = on_val
         else:
             data = _split_data(train, split)
         row = fit_choice(choice, data, banks, epochs=length, **kwargs)
