@@ -27,14 +27,17 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from ganaug.apps.pipeline import Prepared, classifier_settings, prepare, train_configured_gan
-from ganaug.apps.runner import VERSION_BASE
-from ganaug.apps.sweeps import data_root_overrides, default_out, override_key
-from ganaug.classify.strategies import train_and_evaluate
-from ganaug.config import config_dir
-from ganaug.config.validate import validate
-from ganaug.errors import GanaugError, print_error
+from ganaug.classify.parts import GAN_STRATEGY
+from ganaug.classify.training import train_and_evaluate
+from ganaug.cli.config import config_dir
+from ganaug.cli.config.validate import validate
+from ganaug.cli.runner import VERSION_BASE, print_error
+from ganaug.cli.sweeps import data_root_overrides, default_out, override_key
+from ganaug.errors import GanaugError
 from ganaug.fileio import write_json
+from ganaug.flow.context import Flow
+from ganaug.flow.settings import classifier_recipe
+from ganaug.flow.stages import GanStage
 from ganaug.gan.export import GeneratorArtifact, export_generator
 from ganaug.synth.bank import SyntheticBank
 
@@ -79,15 +82,15 @@ def compose_config(overrides: Sequence[str], data_root: str | None, steps: int) 
     return cfg
 
 
-def val_score(cfg: DictConfig, prepared: Prepared, strategy: str, seed: int, bank: SyntheticBank | None) -> float:
-    """Validation balanced accuracy of the reference classifier trained with `strategy` and `seed`."""
-    settings = {**classifier_settings(cfg, prepared), "seed": seed}
+def val_score(flow: Flow, strategy: str, seed: int, bank: SyntheticBank | None) -> float:
+    """Validation balanced accuracy of the configured classifier trained with `strategy` and `seed`."""
+    prepared = flow.prepared
+    settings = {**classifier_recipe(flow.cfg, prepared.splits.train.image_shape).kwargs(), "seed": seed}
     row = train_and_evaluate(
         strategy,
         prepared.splits,
         bank=bank,
         synthetic_counts=prepared.targets if bank is not None else None,
-        epochs=cfg.classifier.epochs,
         **settings,
     )
     return float(row["val_balanced_accuracy"])
@@ -100,20 +103,21 @@ def summary(scores: list[float]) -> dict:
 
 def score_lengths(cfg: DictConfig, steps: list[int], seeds: list[int], out: Path) -> dict:
     """Train once with snapshots, then score gan+classical at each length and the reference, per seed."""
-    prepared = prepare(cfg)
+    flow = Flow(cfg)
+    prepared = flow.prepared
     if len(prepared.splits.val) == 0:
         raise GanaugError("the data has no validation split; set data.val_fraction above 0 to choose on it")
     start = time.perf_counter()
-    train_configured_gan(cfg, prepared, out / "gan", [Snapshots(out, steps, prepared.splits.class_names)])
+    flow.stage(GanStage).train(out / "gan", [Snapshots(out, steps, prepared.splits.class_names)])
     gan_seconds = time.perf_counter() - start
-    reference = [val_score(cfg, prepared, REFERENCE, s, None) for s in seeds]
+    reference = [val_score(flow, REFERENCE, s, None) for s in seeds]
     rows = []
     for step in steps:
         artifact = GeneratorArtifact.load(out / f"step{step}" / "generator")
         bank = SyntheticBank.generate(
             artifact, prepared.targets, out / f"step{step}" / "bank", seed=cfg.gan.sample_seed, progress=False
         )
-        scores = [val_score(cfg, prepared, "gan+classical", s, bank) for s in seeds]
+        scores = [val_score(flow, GAN_STRATEGY, s, bank) for s in seeds]
         gains = [a - b for a, b in zip(scores, reference, strict=True)]
         rows.append({"steps": step, "scores": scores, **summary(scores), "gain": summary(gains)})
     return {

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference  # noqa: E402
 
 from ganaug.classify.model import SmallCNN  # noqa: E402
-from ganaug.config.location import config_dir  # noqa: E402
+from ganaug.cli.config.location import config_dir  # noqa: E402
 from ganaug.data.dataset import ImageDataset  # noqa: E402
 from ganaug.gan.discriminators import build_discriminator  # noqa: E402
 from ganaug.gan.export import GeneratorArtifact, export_generator  # noqa: E402

@@ -18,7 +18,8 @@ from existing_datamodule import DigitsDataModule, YourModel, train_bank
 from torch.utils.data import DataLoader, Subset
 
 from ganaug import GANAugDataModule
-from ganaug.auto import HoldoutSplit, Score, candidates_table, choose, stratified_folds
+from ganaug.auto import HoldoutSplit, Score, choose, stratified_folds
+from ganaug.report.auto import candidates_table
 
 
 class FoldDataModule(pl.LightningDataModule):

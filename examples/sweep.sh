@@ -6,4 +6,4 @@
 set -euo pipefail
 out=${SWEEP_DIR:-multirun/example-sweep}
 python -m ganaug -m augment=none,classical,gan+classical seed="${SEEDS:-0,1,2}" hydra.sweep.dir="$out" "$@"
-python -m ganaug.apps.summarize "$out"
+python -m ganaug.cli.summarize "$out"

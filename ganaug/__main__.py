@@ -1,5 +1,5 @@
 """`python -m ganaug` runs the whole flow."""
 
-from ganaug.apps.main import main
+from ganaug.cli.main import main
 
 main()

@@ -6,26 +6,36 @@ splits, baselines=[...])`. ganaug's reference classifier uses `auto_search` (the
 """
 
 from ganaug.auto.decision import Decision, Gain, Score, best_option_per_class, choose, decide, paired_gain
-from ganaug.auto.report import candidates_table, verdict
-from ganaug.auto.search import AugmentChoice, AutoResult, AutoSettings, GatedBanks, auto_search, fit_choice
+from ganaug.auto.proxy import ProxyCheck
+from ganaug.auto.search import (
+    AUTO,
+    AugmentChoice,
+    AutoResult,
+    AutoSearch,
+    AutoSettings,
+    GatedBanks,
+    auto_search,
+    fit_choice,
+)
 from ganaug.auto.splits import HoldoutSplit, stratified_folds
 
 __all__ = [
+    "AUTO",
     "AugmentChoice",
     "AutoResult",
+    "AutoSearch",
     "AutoSettings",
     "Decision",
     "Gain",
     "GatedBanks",
     "HoldoutSplit",
+    "ProxyCheck",
     "Score",
     "auto_search",
     "best_option_per_class",
-    "candidates_table",
     "choose",
     "decide",
     "fit_choice",
     "paired_gain",
     "stratified_folds",
-    "verdict",
 ]

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from ganaug.auto.splits import HoldoutSplit
+from ganaug.classify.summary import mean_std
 from ganaug.errors import GanaugError
 
 T = TypeVar("T")
@@ -46,6 +47,10 @@ class Gain:
     def beats(self, margin: float) -> bool:
         """True when the gain is positive and exceeds `margin` standard errors."""
         return self.n > 0 and self.mean > 0 and self.mean > margin * self.uncertainty
+
+    def __str__(self) -> str:
+        unc = "inf" if math.isinf(self.uncertainty) else f"{self.uncertainty:.4f}"
+        return f"{self.mean:+.4f} ± {unc}"
 
 
 def paired_gain(
@@ -104,15 +109,9 @@ def holdout_ratio(splits: Sequence[HoldoutSplit]) -> float:
     return sum(len(s.holdout) / max(len(s.fit), 1) for s in splits) / len(splits) if splits else 0.0
 
 
-def _mean_std(values: Sequence[float]) -> tuple[float, float]:
-    mean = sum(values) / len(values)
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-    return mean, std
-
-
 def mean_balanced_accuracy(scores: Sequence[Score]) -> float:
     """The mean balanced accuracy of a candidate's scores over the splits."""
-    return _mean_std([s.balanced_accuracy for s in scores])[0]
+    return mean_std(s.balanced_accuracy for s in scores)[0]  # type: ignore[return-value]
 
 
 @dataclass
@@ -132,7 +131,7 @@ class CandidateResult:
     @property
     def std(self) -> float:
         """Standard deviation of the balanced accuracy over the splits."""
-        return _mean_std([s.balanced_accuracy for s in self.scores])[1]
+        return mean_std(s.balanced_accuracy for s in self.scores)[1]  # type: ignore[return-value]
 
     def to_json(self) -> dict:
         """A JSON-ready summary (infinite uncertainty written as null)."""
@@ -172,6 +171,24 @@ class Decision(Generic[T]):
     def improved(self) -> bool:
         """Whether a candidate beat the reference by more than its uncertainty."""
         return self.chosen != self.reference
+
+    @property
+    def verdict(self) -> str:
+        """The decision in one line: what was chosen and why."""
+        ref = self.reference
+        if self.improved:
+            won = self.results[self.chosen]
+            return (
+                f"GAN augmentation helped on held-back training data: '{self.chosen}' beat '{ref}' by "
+                f"{won.gain} balanced accuracy and is used."
+            )
+        others = [r for name, r in self.results.items() if name not in self.baselines and r.gain.n > 0]
+        best = max(others, key=lambda r: r.gain.mean, default=None)
+        closest = f" (closest: '{best.name}', {best.gain})" if best is not None else ""
+        return (
+            f"GAN augmentation did not help on this data: no candidate beat the best baseline '{ref}' by more "
+            f"than its uncertainty{closest}; '{ref}' is used instead."
+        )
 
 
 def score_candidates(

@@ -2,7 +2,8 @@
 
 Candidates are scored on held-back data: by default the validation split (each candidate trained on the
 whole training split `validation_runs` times with different seeds, scored on images neither the GAN nor
-the classifier saw), or with `holdout="folds"` on stratified folds of the training split. In stages:
+the classifier saw), or with `holdout="folds"` on stratified folds of the training split. `AutoSearch`
+runs it in stages, one method each:
 0. the baselines (classical strategies) and the probe (`gan+classical` with the largest amount) at the
    full training length and with the cheaper proxy (fewer epochs); the proxy is used for the other
    candidates only if it ranks the baselines as the full length does and measures the probe's gain as
@@ -22,6 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -35,16 +37,18 @@ from ganaug.auto.decision import (
     mean_balanced_accuracy,
     score_candidates,
 )
+from ganaug.auto.proxy import MIN_BASELINES_FOR_PROXY, ProxyCheck, proxy_check
 from ganaug.auto.splits import HoldoutSplit, stratified_folds
-from ganaug.classify.strategies import CLASSICAL_STRATEGIES, train_and_evaluate
+from ganaug.classify.parts import CLASSICAL_STRATEGIES, GAN_STRATEGY
+from ganaug.classify.results import MetricsRow
+from ganaug.classify.training import train_and_evaluate
 from ganaug.data.dataset import DatasetSplits, ImageDataset
-from ganaug.errors import GanaugError
+from ganaug.errors import GanaugError, at_least, between, checked_fields, each, one_of, optional
 from ganaug.synth.bank import SyntheticBank
 
-GAN_BASE = "gan+classical"
+# The strategy that chooses among the others on held-back training data, then trains one.
+AUTO = "auto"
 HOLDOUTS = ("validation", "folds")
-PROXY_MIN_TAU = 0.6
-MIN_BASELINES_FOR_PROXY = 3  # with fewer, a ranking check says nothing: candidates train the full length
 
 
 @dataclass(frozen=True)
@@ -83,49 +87,28 @@ class AutoSettings:
     length when the proxy check trusts it, which needs at least three baselines.
     """
 
-    baselines: tuple[str, ...] = CLASSICAL_STRATEGIES
-    amounts: tuple[float, ...] = (0.1, 0.3, 1.0)
-    min_confidences: tuple[float, ...] = (0.9,)
-    synthetic_weights: tuple[float, ...] = (0.5,)
-    synthetic_shares: tuple[float, ...] = (0.25,)
+    baselines: tuple[str, ...] = field(
+        default=CLASSICAL_STRATEGIES, metadata={"check": each(one_of(CLASSICAL_STRATEGIES))}
+    )
+    amounts: tuple[float, ...] = field(default=(0.1, 0.3, 1.0), metadata={"check": each(between(0, 1, low_open=True))})
+    min_confidences: tuple[float, ...] = field(default=(0.9,), metadata={"check": each(between(0, 1))})
+    synthetic_weights: tuple[float, ...] = field(default=(0.5,), metadata={"check": each(at_least(0))})
+    synthetic_shares: tuple[float, ...] = field(default=(0.25,), metadata={"check": each(between(0, 1, low_open=True))})
     per_class: bool = True
-    holdout: str = "validation"
-    validation_runs: int = 2
-    folds: int = 3
-    repeats: int = 1
-    margin: float = 1.0
-    proxy_epochs: int | None = 10
+    holdout: str = field(default="validation", metadata={"check": one_of(HOLDOUTS)})
+    validation_runs: int = field(default=2, metadata={"check": at_least(2)})
+    folds: int = field(default=3, metadata={"check": at_least(2)})
+    repeats: int = field(default=1, metadata={"check": at_least(1)})
+    margin: float = field(default=1.0, metadata={"check": at_least(0)})
+    proxy_epochs: int | None = field(default=10, metadata={"check": optional(at_least(1))})
     seed: int = 0
 
     def __post_init__(self) -> None:
-        bad = sorted(set(self.baselines) - set(CLASSICAL_STRATEGIES))
-        if bad or not self.baselines:
-            raise GanaugError(
-                f"auto baselines {list(self.baselines)}: name one or more of {', '.join(CLASSICAL_STRATEGIES)}"
-            )
-        if not self.amounts or any(not 0 < a <= 1 for a in self.amounts):
-            raise GanaugError(f"auto amounts {list(self.amounts)}: fractions of the target count, each in (0, 1]")
-        if any(not 0 <= t <= 1 for t in self.min_confidences):
-            raise GanaugError(f"auto min_confidences {list(self.min_confidences)}: probabilities in [0, 1]")
-        if any(w < 0 for w in self.synthetic_weights):
-            raise GanaugError(f"auto synthetic_weights {list(self.synthetic_weights)}: weights must be >= 0")
-        if any(not 0 < share <= 1 for share in self.synthetic_shares):
-            raise GanaugError(
-                f"auto synthetic_shares {list(self.synthetic_shares)}: shares of a class's draws, each in (0, 1]"
-            )
-        if self.proxy_epochs is not None and self.proxy_epochs < 1:
-            raise GanaugError(f"auto proxy_epochs={self.proxy_epochs}: at least 1, or null for the full epochs")
-        if self.holdout not in HOLDOUTS:
-            raise GanaugError(f"auto holdout '{self.holdout}': choose one of {', '.join(HOLDOUTS)}")
-        if self.validation_runs < 2:
-            raise GanaugError(
-                f"auto validation_runs={self.validation_runs}: at least 2, so the training noise can be measured"
-            )
-        if self.folds < 2 or self.repeats < 1 or self.margin < 0:
-            raise GanaugError(
-                f"auto folds={self.folds}, repeats={self.repeats}, margin={self.margin}: "
-                "need folds >= 2, repeats >= 1 and margin >= 0"
-            )
+        if not self.baselines:
+            raise GanaugError(f"baselines=[]: name one or more of {', '.join(CLASSICAL_STRATEGIES)}")
+        if not self.amounts:
+            raise GanaugError("amounts=[]: give one or more fractions of the target count, each in (0, 1]")
+        checked_fields(self)
 
     @classmethod
     def from_mapping(cls, values: Mapping, seed: int = 0) -> AutoSettings:
@@ -143,13 +126,52 @@ class AutoResult:
     seconds: float
     trainings: int
     candidate_epochs: int
-    proxy_check: dict | None = None
+    proxy_check: ProxyCheck | None = None
     holdout: str = "folds"
+
+    def to_json(self, class_names: Sequence[str], final_fit_seconds: float | None = None) -> dict:
+        """The decision as JSON (`auto.json`): chosen settings per class, every candidate's score with its
+        uncertainty, the search's cost (also in final trainings when `final_fit_seconds` is given)."""
+        decision = self.decision
+        chosen = decision.chosen_candidate
+        per_class = {
+            class_names[c]: {
+                "class_id": c,
+                "synthetic_count": chosen.synthetic_counts.get(c, 0),
+                "amount_from_per_class_search": self.per_class.get(c),
+            }
+            for c in sorted(set(chosen.synthetic_counts) | set(self.per_class))
+        }
+        return {
+            "reference": decision.reference,
+            "chosen": decision.chosen,
+            "improved": decision.improved,
+            "verdict": decision.verdict,
+            "margin_in_standard_errors": decision.margin,
+            "chosen_settings": chosen.to_json(),
+            "per_class": per_class,
+            "candidates": [
+                {**r.to_json(), "settings": decision.candidates[name].to_json()} for name, r in decision.results.items()
+            ],
+            "holdout": self.holdout,
+            "splits": decision.n_splits,
+            "candidate_epochs": self.candidate_epochs,
+            "proxy_check": None if self.proxy_check is None else self.proxy_check.to_json(),
+            "trainings": self.trainings,
+            "decision_seconds": round(self.seconds, 3),
+            "final_fit_seconds": final_fit_seconds,
+            "decision_cost_in_final_trainings": (
+                round(self.seconds / final_fit_seconds, 2) if final_fit_seconds else None
+            ),
+        }
 
 
 def scaled_counts(targets: Mapping[int, int], fraction: float) -> dict[int, int]:
     """Each class's target count times `fraction`, rounded (at least 1 where the target is positive)."""
     return {c: max(1, round(n * fraction)) if n > 0 else 0 for c, n in targets.items()}
+
+
+_CONFIDENCES = "ganaug.quality.gate.own_class_confidence(bank.images, bank.labels, extractor)"
 
 
 class GatedBanks:
@@ -161,7 +183,7 @@ class GatedBanks:
         if confidences is not None and len(confidences) != len(bank):
             raise GanaugError(
                 f"{len(confidences)} confidences for a bank of {len(bank)} samples; compute one per sample with "
-                "ganaug.quality.gate.own_class_confidence(bank.images, bank.labels, extractor)"
+                f"{_CONFIDENCES}"
             )
         self.bank = bank
         self.confidences = confidences
@@ -174,53 +196,216 @@ class GatedBanks:
         if self.confidences is None:
             raise GanaugError(
                 "a gated candidate needs the bank samples' own-class confidences; pass them to GatedBanks "
-                "(ganaug.quality.gate.own_class_confidence(bank.images, bank.labels, extractor))"
+                f"({_CONFIDENCES})"
             )
         if min_confidence not in self._gated:
             self._gated[min_confidence] = self.bank.subset(np.flatnonzero(self.confidences >= min_confidence))
         return self._gated[min_confidence]
 
 
-def fit_choice(choice: AugmentChoice, splits: DatasetSplits, banks: GatedBanks | None, **train_kwargs) -> dict:
-    """Train and score the reference classifier with `choice` (train_and_evaluate's metrics dict).
+def fit_choice(
+    choice: AugmentChoice, splits: DatasetSplits, banks: GatedBanks | None, **train_kwargs: Any
+) -> MetricsRow:
+    """Train and score the classifier with `choice` (train_and_evaluate's metrics row).
 
     Counts above what the (gated) bank holds for a class are capped to it. `train_kwargs` go to
-    train_and_evaluate (classical, seed, epochs, batch_size, model_kwargs, trainer_kwargs); the choice's
-    own synthetic weight and share replace any given there.
+    train_and_evaluate (classical, seed, epochs, batch_size, model, model_kwargs, trainer_kwargs); the
+    choice's own synthetic weight and share replace any given there.
     """
-    train_kwargs.pop("synthetic_share", None)
-    if choice.strategy != GAN_BASE:
-        return train_and_evaluate(choice.strategy, splits, **train_kwargs)
+    kwargs = {k: v for k, v in train_kwargs.items() if k not in ("synthetic_share", "synthetic_weight")}
+    if choice.strategy != GAN_STRATEGY:
+        return train_and_evaluate(choice.strategy, splits, **kwargs)
     if banks is None:
-        raise GanaugError("a gan+classical candidate needs the synthetic bank; generate one first")
+        raise GanaugError(f"a {GAN_STRATEGY} candidate needs the synthetic bank; generate one first")
     source = banks(choice.min_confidence)
     held = source.counts()
     counts = {c: min(n, held[c]) for c, n in choice.synthetic_counts.items()}
-    model_kwargs = {**train_kwargs.pop("model_kwargs", {}), "synthetic_weight": choice.synthetic_weight}
     return train_and_evaluate(
-        GAN_BASE,
+        GAN_STRATEGY,
         splits,
         bank=source,
         synthetic_counts=counts,
         synthetic_share=choice.synthetic_share,
-        model_kwargs=model_kwargs,
-        **train_kwargs,
+        synthetic_weight=choice.synthetic_weight,
+        **kwargs,
     )
 
 
-def _split_data(train: ImageDataset, split: HoldoutSplit) -> DatasetSplits:
-    return DatasetSplits(train.subset(split.fit), train.subset([]), train.subset(split.holdout))
+class CandidateTrainer:
+    """Trains candidates on the held-back splits and counts the trainings; `epochs` is the current length."""
+
+    def __init__(
+        self,
+        train: ImageDataset,
+        banks: GatedBanks,
+        splits: Sequence[HoldoutSplit],
+        val: ImageDataset | None,
+        epochs: int,
+        progress: Callable[[str], None] | None,
+        train_kwargs: Mapping[str, Any],
+    ) -> None:
+        self.train = train
+        self.banks = banks
+        self.splits = list(splits)
+        self.on_validation = val is not None
+        self.validation_data = None if val is None else DatasetSplits(train, train.subset([]), val)
+        self.epochs = epochs
+        self.progress = progress
+        self.train_kwargs = dict(train_kwargs)
+        self.trainings = 0
+
+    def score(self, candidates: Mapping[str, AugmentChoice]) -> dict[str, list[Score]]:
+        """Every candidate's score on every split, at the current length."""
+        return score_candidates(candidates, lambda choice, split: self._score(candidates, choice, split), self.splits)
+
+    def _score(self, candidates: Mapping[str, AugmentChoice], choice: AugmentChoice, split: HoldoutSplit) -> Score:
+        self.trainings += 1
+        if self.progress is not None:
+            name = next(n for n, c in candidates.items() if c == choice)
+            self.progress(f"auto: {name}, split {split.index + 1}/{len(self.splits)}, {self.epochs} epochs")
+        kwargs = dict(self.train_kwargs)
+        if self.validation_data is not None:
+            kwargs["seed"] = kwargs.get("seed", 0) * 1000 + split.index + 1
+            data = self.validation_data
+        else:
+            data = DatasetSplits(self.train.subset(split.fit), self.train.subset([]), self.train.subset(split.holdout))
+        row = fit_choice(choice, data, self.banks, epochs=self.epochs, **kwargs)
+        return Score(row["balanced_accuracy"], tuple(row["per_class_recall"]))
 
 
 def _validation_runs(train: ImageDataset, val: ImageDataset | None, runs: int) -> list[HoldoutSplit]:
     """The validation mode's splits: `runs` trainings on the whole training split (scored on `val`)."""
     if val is None or len(val) == 0:
         raise GanaugError(
-            "auto holdout 'validation' needs a validation split; set data.val_fraction above 0 "
-            "or use augment.auto.holdout=folds"
+            "holdout 'validation' needs a validation split; give val (a data source with validation images) "
+            "or use holdout='folds'"
         )
     everything = np.arange(len(train))
     return [HoldoutSplit(r, everything, np.zeros(0, dtype=np.int64)) for r in range(runs)]
+
+
+class AutoSearch:
+    """The staged search of the module docstring: one method per stage, then `result`.
+
+    `train_kwargs` go to train_and_evaluate. The gan+classical candidates start from `synthetic_share` (in
+    `train_kwargs`, default 1: the run's `augment.synthetic_share`); stage 3 tries `settings.synthetic_shares`
+    on the best of them. `targets` are the minority classes' full synthetic counts (the bank holds at least
+    these, unless a gate left a class short).
+    """
+
+    def __init__(
+        self,
+        train: ImageDataset,
+        banks: GatedBanks,
+        targets: Mapping[int, int],
+        settings: AutoSettings,
+        *,
+        val: ImageDataset | None = None,
+        epochs: int = 30,
+        progress: Callable[[str], None] | None = None,
+        train_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        if settings.min_confidences and banks.confidences is None:
+            raise GanaugError(
+                f"min_confidences need the bank samples' own-class confidences; pass them to GatedBanks "
+                f"({_CONFIDENCES}) or set min_confidences to ()"
+            )
+        self.settings = settings
+        self.targets = dict(targets)
+        self.epochs = epochs
+        kwargs = dict(train_kwargs or {})
+        self.share = kwargs.pop("synthetic_share", 1.0)
+        self.holdout = settings.holdout
+        if settings.holdout == "validation":
+            splits = _validation_runs(train, val, settings.validation_runs)
+            self.ratio, self.held_counts = 0.0, val.counts()  # type: ignore[union-attr]
+        else:
+            splits = stratified_folds(train.labels, settings.folds, settings.repeats, settings.seed)
+            self.ratio, self.held_counts = holdout_ratio(splits), None
+            val = None
+        self.trainer = CandidateTrainer(train, banks, splits, val, epochs, progress, kwargs)
+        self.amounts = {
+            f"{GAN_STRATEGY} {a * 100:g}%": AugmentChoice(
+                GAN_STRATEGY, scaled_counts(targets, a), synthetic_share=self.share
+            )
+            for a in settings.amounts
+        }
+        self.probe = f"{GAN_STRATEGY} {max(settings.amounts) * 100:g}%"
+        self.candidates: dict[str, AugmentChoice] = {name: AugmentChoice(name) for name in settings.baselines}
+        self.candidates[self.probe] = self.amounts[self.probe]
+        self.scores: dict[str, list[Score]] = {}
+        self.check: ProxyCheck | None = None
+        self.per_class: dict[int, str | None] = {}
+        self.reference = ""
+
+    def _add(self, new: Mapping[str, AugmentChoice]) -> None:
+        """Score the candidates not seen yet (by name or by settings)."""
+        fresh = {k: v for k, v in new.items() if k not in self.candidates and v not in self.candidates.values()}
+        self.candidates.update(fresh)
+        self.scores.update(self.trainer.score(fresh))
+
+    def baselines_and_probe(self) -> None:
+        """Stage 0: the baselines and the probe at the full length, and with the proxy where it can be checked."""
+        self.scores = self.trainer.score(self.candidates)
+        settings = self.settings
+        proxy = min(settings.proxy_epochs or self.epochs, self.epochs)
+        if proxy < self.epochs and len(settings.baselines) >= MIN_BASELINES_FOR_PROXY:
+            self.trainer.epochs = proxy
+            proxy_scores = self.trainer.score(self.candidates)
+            self.check = proxy_check(
+                proxy_scores, self.scores, proxy, self.epochs, settings.baselines, self.probe, settings.margin,
+                self.ratio, self.held_counts,
+            )  # fmt: skip
+            if self.check.trusted:
+                self.scores = proxy_scores
+            else:
+                self.trainer.epochs = self.epochs
+        self.reference = best_baseline(self.scores, settings.baselines)
+
+    def other_amounts(self) -> None:
+        """Stage 1: gan+classical with each other amount (amounts giving equal counts are merged)."""
+        self._add(self.amounts)
+        self.amounts = {name: choice for name, choice in self.amounts.items() if name in self.candidates}
+
+    def amount_per_class(self) -> None:
+        """Stage 2: per class, the amount whose gain in its recall beats its uncertainty, as one candidate."""
+        if not self.settings.per_class:
+            return
+        self.per_class = best_option_per_class(
+            self.scores, self.reference, list(self.amounts), sorted(self.targets), self.settings.margin, self.ratio,
+            self.held_counts,
+        )  # fmt: skip
+        counts = {c: self.amounts[name].synthetic_counts[c] if name else 0 for c, name in self.per_class.items()}
+        if any(counts.values()):
+            self._add({f"{GAN_STRATEGY} per class": AugmentChoice(GAN_STRATEGY, counts, synthetic_share=self.share)})
+
+    def variants(self) -> None:
+        """Stage 3: the best gan+classical candidate with each gate threshold, loss weight and share cap."""
+        gan_names = [name for name, c in self.candidates.items() if c.strategy == GAN_STRATEGY]
+        best_name = max(gan_names, key=lambda name: mean_balanced_accuracy(self.scores[name]))
+        best = self.candidates[best_name]
+        s = self.settings
+        variants = {f"{best_name} gate {t:g}": replace(best, min_confidence=t) for t in s.min_confidences}
+        variants.update({f"{best_name} weight {w:g}": replace(best, synthetic_weight=w) for w in s.synthetic_weights})
+        variants.update({f"{best_name} share {x:g}": replace(best, synthetic_share=x) for x in s.synthetic_shares})
+        self._add(variants)
+
+    def result(self, seconds: float) -> AutoResult:
+        """The decision over every candidate scored, and what the search cost."""
+        s = self.settings
+        decision = decide(self.scores, self.candidates, s.baselines, s.margin, self.ratio, self.held_counts)
+        return AutoResult(
+            decision, self.per_class, seconds, self.trainer.trainings, self.trainer.epochs, self.check, self.holdout
+        )
+
+    def run(self) -> AutoResult:
+        """Every stage in order, then the decision."""
+        start = time.perf_counter()
+        self.baselines_and_probe()
+        self.other_amounts()
+        self.amount_per_class()
+        self.variants()
+        return self.result(time.perf_counter() - start)
 
 
 def auto_search(
@@ -232,173 +417,14 @@ def auto_search(
     val: ImageDataset | None = None,
     epochs: int = 30,
     progress: Callable[[str], None] | None = None,
-    **train_kwargs,
+    **train_kwargs: Any,
 ) -> AutoResult:
     """Run the staged search on `train` and decide; `train_kwargs` go to train_and_evaluate.
 
     With `settings.holdout` "validation", candidates train on all of `train` and are scored on `val`;
     run r of every candidate trains with the same seed (the run's seed * 1000 + r + 1), so gains pair up.
-
-    The gan+classical candidates start from `synthetic_share` (in `train_kwargs`, default 1: the run's
-    `augment.synthetic_share`); stage 3 tries `settings.synthetic_shares` on the best of them.
-    `targets` are the minority classes' full synthetic counts (the bank holds at least these, unless
-    a gate left a class short); `banks` needs the bank samples' own-class confidences when
-    `settings.min_confidences` is not empty.
     """
-    if settings.min_confidences and banks.confidences is None:
-        raise GanaugError(
-            "auto min_confidences need the bank samples' own-class confidences; pass them to GatedBanks "
-            "(ganaug.quality.gate.own_class_confidence) or set min_confidences to ()"
-        )
-    start = time.perf_counter()
-    share = train_kwargs.pop("synthetic_share", 1.0)
-    on_validation = settings.holdout == "validation"
-    if on_validation:
-        splits = _validation_runs(train, val, settings.validation_runs)
-        ratio, held_counts = 0.0, val.counts()
-        on_val = DatasetSplits(train, train.subset([]), val)
-    else:
-        splits = stratified_folds(train.labels, settings.folds, settings.repeats, settings.seed)
-        ratio, held_counts = holdout_ratio(splits), None
-    proxy = min(settings.proxy_epochs or epochs, epochs)
-    trainings = 0
-    length = epochs
-    amounts = {
-        f"{GAN_BASE} {a * 100:g}%": AugmentChoice(GAN_BASE, scaled_counts(targets, a), synthetic_share=share)
-        for a in settings.amounts
-    }
-    probe = f"{GAN_BASE} {max(settings.amounts) * 100:g}%"
-    candidates: dict[str, AugmentChoice] = {name: AugmentChoice(name) for name in settings.baselines}
-    candidates[probe] = amounts[probe]
-
-    def score(choice: AugmentChoice, split: HoldoutSplit) -> Score:
-        nonlocal trainings
-        trainings += 1
-        if progress is not None:
-            name = next(n for n, c in candidates.items() if c == choice)
-            progress(f"auto: {name}, split {split.index + 1}/{len(splits)}, {length} epochs")
-        kwargs = dict(train_kwargs)
-        if on_validation:
-            kwargs["seed"] = kwargs.get("seed", 0) * 1000 + split.index + 1
-            data = on_val
-        else:
-            data = _split_data(train, split)
-        row = fit_choice(choice, data, banks, epochs=length, **kwargs)
-        return Score(row["balanced_accuracy"], tuple(row["per_class_recall"]))
-
-    scores = score_candidates(candidates, score, splits)
-    check = None
-    if proxy < epochs and len(settings.baselines) >= MIN_BASELINES_FOR_PROXY:
-        length = proxy
-        proxy_scores = score_candidates(candidates, score, splits)
-        check = proxy_check(
-            proxy_scores, scores, proxy, epochs, settings.baselines, probe, settings.margin, ratio, held_counts
-        )
-        if check["trusted"]:
-            scores = proxy_scores
-        else:
-            length = epochs
-    reference = best_baseline(scores, settings.baselines)
-
-    def add(new: dict[str, AugmentChoice]) -> None:
-        fresh = {k: v for k, v in new.items() if k not in candidates and v not in candidates.values()}
-        candidates.update(fresh)
-        scores.update(score_candidates(fresh, score, splits))
-
-    add(amounts)
-    amounts = {name: choice for name, choice in amounts.items() if name in candidates}  # equal counts merge
-    per_class: dict[int, str | None] = {}
-    if settings.per_class:
-        per_class = best_option_per_class(
-            scores, reference, list(amounts), sorted(targets), settings.margin, ratio, held_counts
-        )
-        counts = {c: amounts[name].synthetic_counts[c] if name else 0 for c, name in per_class.items()}
-        if any(counts.values()):
-            add({f"{GAN_BASE} per class": AugmentChoice(GAN_BASE, counts, synthetic_share=share)})
-    gan_names = [name for name, c in candidates.items() if c.strategy == GAN_BASE]
-    best_name = max(gan_names, key=lambda name: mean_balanced_accuracy(scores[name]))
-    best = candidates[best_name]
-    variants = {f"{best_name} gate {t:g}": replace(best, min_confidence=t) for t in settings.min_confidences}
-    variants.update(
-        {f"{best_name} weight {w:g}": replace(best, synthetic_weight=w) for w in settings.synthetic_weights}
+    search = AutoSearch(
+        train, banks, targets, settings, val=val, epochs=epochs, progress=progress, train_kwargs=train_kwargs
     )
-    variants.update(
-        {f"{best_name} share {x:g}": replace(best, synthetic_share=x) for x in settings.synthetic_shares}
-    )
-    add(variants)
-    decision = decide(scores, candidates, settings.baselines, settings.margin, ratio, held_counts)
-    seconds = time.perf_counter() - start
-    return AutoResult(decision, per_class, seconds, trainings, length, check, settings.holdout)
-
-
-def _ranking(scores: Mapping[str, list[Score]]) -> list[str]:
-    return sorted(scores, key=lambda name: -mean_balanced_accuracy(scores[name]))
-
-
-def kendall_tau(first: list[str], second: list[str]) -> float:
-    """Kendall's rank correlation of two orderings of the same names (1: same order, -1: reversed)."""
-    if sorted(first) != sorted(second):
-        raise GanaugError("rankings of different candidates cannot be compared")
-    pos = {name: i for i, name in enumerate(second)}
-    pairs = [(a, b) for i, a in enumerate(first) for b in first[i + 1 :]]
-    if not pairs:
-        return 1.0
-    return sum(1 if pos[a] < pos[b] else -1 for a, b in pairs) / len(pairs)
-
-
-def proxy_check(
-    proxy_scores: Mapping[str, list[Score]],
-    full_scores: Mapping[str, list[Score]],
-    proxy: int,
-    epochs: int,
-    baselines: Sequence[str],
-    probe: str | None = None,
-    margin: float = 1.0,
-    holdout_ratio: float = 0.0,
-    holdout_counts: Sequence[int] | None = None,
-    min_tau: float = PROXY_MIN_TAU,
-) -> dict:
-    """Whether the cheaper proxy ranks candidates as full-length training does on the same splits.
-
-    Trusted when both pick the same best baseline, Kendall's tau of the baselines' two rankings is at
-    least `min_tau` (with four baselines, one swapped pair gives 0.67) and, with a `probe` (a gan+classical
-    candidate scored at both lengths), the proxy measures the probe's gain over the best baseline as the
-    full length does: the same verdict at `margin` standard errors, and a gain within one standard error
-    of the full-length gain. A shorter training can rank the classical strategies right and still
-    understate what generated samples add, which the baselines alone would not show.
-    """
-    proxy_rank = _ranking({name: proxy_scores[name] for name in baselines})
-    full_rank = _ranking({name: full_scores[name] for name in baselines})
-    tau = kendall_tau(proxy_rank, full_rank)
-    check = {
-        "proxy_epochs": proxy,
-        "full_epochs": epochs,
-        "proxy_ranking": proxy_rank,
-        "full_ranking": full_rank,
-        "kendall_tau": tau,
-        "trusted": proxy_rank[0] == full_rank[0] and tau >= min_tau,
-    }
-    if probe is not None:
-        names = [*baselines, probe]
-        gains = {
-            length: decide(
-                {name: scores[name] for name in names},
-                dict.fromkeys(names),
-                baselines,
-                margin,
-                holdout_ratio,
-                holdout_counts,
-            ).results[probe].gain
-            for length, scores in (("full", full_scores), ("proxy", proxy_scores))
-        }
-        full, short = gains["full"], gains["proxy"]
-        agrees = full.beats(margin) == short.beats(margin) and abs(short.mean - full.mean) <= full.uncertainty
-        check.update(
-            probe=probe,
-            probe_gain_full=full.mean,
-            probe_uncertainty_full=full.uncertainty,
-            probe_gain_proxy=short.mean,
-            probe_uncertainty_proxy=short.uncertainty,
-            trusted=check["trusted"] and agrees,
-        )
-    return check
+    return search.run()

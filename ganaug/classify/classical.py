@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from ganaug.errors import GanaugError
+from ganaug.errors import GanaugError, between, checked
 from ganaug.synth.transforms import as_transform
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
@@ -39,6 +39,7 @@ class _ClassicalTransform:
         return f"classical_transform({self._compose!r})"
 
 
+@checked(max_shift=between(0, 0.5, high_open=True), max_rotation=between(0, 180))
 def classical_transform(
     image_shape: tuple[int, int, int],
     max_shift: float = 3 / 28,
@@ -53,10 +54,6 @@ def classical_transform(
     """
     if len(image_shape) != 3 or image_shape[0] not in (1, 3):
         raise GanaugError(f"image_shape must be (C, H, W) with 1 or 3 channels, got {tuple(image_shape)}")
-    if not 0.0 <= max_shift < 0.5:
-        raise GanaugError(f"max_shift={max_shift}: must lie in [0, 0.5) (a fraction of the image size)")
-    if not 0.0 <= max_rotation <= 180.0:
-        raise GanaugError(f"max_rotation={max_rotation}: must lie in [0, 180] degrees")
     if seed is None:
         seed = int(torch.randint(0, 2**31 - 1, (), dtype=torch.int64))
     affine = A.Affine(

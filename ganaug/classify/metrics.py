@@ -8,6 +8,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchmetrics import Metric
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score, MulticlassRecall
 
+from ganaug.classify.results import ClassificationMetrics
 from ganaug.errors import GanaugError
 
 
@@ -57,7 +58,7 @@ def _validate(preds: torch.Tensor, targets: torch.Tensor, num_classes: int, trai
 
 def classification_metrics(
     preds: torch.Tensor, targets: torch.Tensor, num_classes: int, train_counts: list[int]
-) -> dict:
+) -> ClassificationMetrics:
     """Score predicted labels (or logits, N x K) against targets; every value a plain Python number.
 
     `per_class_recall[c]` is None for a class with no test samples (its recall is undefined);
@@ -91,7 +92,7 @@ def evaluate(
     num_classes: int,
     train_counts: list[int],
     batch_size: int = 512,
-) -> dict:
+) -> ClassificationMetrics:
     """Predict `dataset` with `model` (eval mode, no grad, on the model's device) and score it.
 
     The model's training/eval mode is restored afterwards.

@@ -7,8 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganaug.classify.losses import ClassifierLoss
 from ganaug.classify.metrics import BalancedAccuracy
-from ganaug.errors import GanaugError
+from ganaug.errors import at_least, checked, positive
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
@@ -26,13 +27,9 @@ class SmallCNN(nn.Module):
     Small enough to train in seconds on 8x8 to 32x32 images, the same network for every strategy.
     """
 
+    @checked(in_channels=at_least(1), num_classes=at_least(2), width=at_least(1))
     def __init__(self, in_channels: int, num_classes: int, width: int = 32) -> None:
         super().__init__()
-        if in_channels < 1 or num_classes < 2 or width < 1:
-            raise GanaugError(
-                f"SmallCNN needs in_channels >= 1, num_classes >= 2 and width >= 1, "
-                f"got {in_channels}, {num_classes}, {width}"
-            )
         self.features = nn.Sequential(
             _block(in_channels, width),
             nn.MaxPool2d(2),
@@ -50,14 +47,15 @@ class SmallCNN(nn.Module):
 
 
 class ImageClassifier(pl.LightningModule):
-    """SmallCNN trained with (optionally class-weighted) cross-entropy, AdamW and a per-step one-cycle LR.
+    """SmallCNN trained with a strategy's loss (`ClassifierLoss`), AdamW and a per-step one-cycle LR.
 
     Batches are `(images, labels)` or `(images, labels, is_synthetic)`; uint8 images are normalised
-    inside (so datasets stay uint8), float images are taken as already normalised. Synthetic samples
-    count `synthetic_weight` times a real one in the loss. Validation logs `val_loss` (unweighted, so
-    comparable across strategies) and `val_balanced_accuracy`.
+    inside (so datasets stay uint8), float images are taken as already normalised. `loss` weighs the
+    samples (class weights, the weight of synthetic samples; default: plain cross-entropy). Validation
+    logs `val_loss` (unweighted, so comparable across strategies) and `val_balanced_accuracy`.
     """
 
+    @checked(width=at_least(1), lr=positive(), weight_decay=at_least(0))
     def __init__(
         self,
         in_channels: int,
@@ -65,21 +63,13 @@ class ImageClassifier(pl.LightningModule):
         width: int = 32,
         lr: float = 3e-3,
         weight_decay: float = 5e-4,
-        class_weights: list[float] | None = None,
-        synthetic_weight: float = 1.0,
+        loss: ClassifierLoss | None = None,
     ) -> None:
         super().__init__()
-        if class_weights is not None and len(class_weights) != num_classes:
-            raise GanaugError(
-                f"class_weights has {len(class_weights)} entries but there are {num_classes} classes; "
-                "pass one weight per class id"
-            )
-        if synthetic_weight < 0:
-            raise GanaugError(f"synthetic_weight must be >= 0, got {synthetic_weight}")
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["loss"])
         self.net = SmallCNN(in_channels, num_classes, width)
-        weights = None if class_weights is None else torch.tensor(class_weights, dtype=torch.float32)
-        self.register_buffer("class_weights", weights)
+        self.criterion = loss if loss is not None else ClassifierLoss()
+        self.criterion.check_classes(num_classes)
         self.val_balanced_accuracy = BalancedAccuracy(num_classes)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -88,27 +78,13 @@ class ImageClassifier(pl.LightningModule):
             images = normalise(images)
         return self.net(images)
 
-    def loss(
-        self, logits: torch.Tensor, labels: torch.Tensor, is_synthetic: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """Cross-entropy weighted per sample by class weight x (synthetic_weight for synthetic samples).
-
-        Normalised by the sum of those weights (as torch's weighted cross-entropy is), so a weight of 0
-        removes a sample exactly as if it were not in the batch.
-        """
-        weights = torch.ones_like(labels, dtype=logits.dtype)
-        if self.class_weights is not None:
-            weights = self.class_weights.to(logits.dtype)[labels]
-        if is_synthetic is not None:
-            scale = torch.where(is_synthetic.to(torch.bool), self.hparams.synthetic_weight, 1.0)
-            weights = weights * scale.to(logits.dtype)
-        per_sample = F.cross_entropy(logits, labels, reduction="none")
-        return (weights * per_sample).sum() / weights.sum().clamp_min(1e-12)
+    def on_train_epoch_start(self) -> None:
+        self.criterion.start_epoch(self.current_epoch, self.trainer.max_epochs)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         images, labels = batch[0], batch[1]
         is_synthetic = batch[2] if len(batch) > 2 else None
-        loss = self.loss(self(images), labels, is_synthetic)
+        loss = self.criterion(self(images), labels, is_synthetic)
         self.log("train_loss", loss, prog_bar=True, batch_size=len(labels))
         return loss
 

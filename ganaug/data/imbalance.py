@@ -11,9 +11,15 @@ from collections.abc import Mapping, Sequence
 import torch
 
 from ganaug.data.dataset import ImageDataset
-from ganaug.errors import GanaugError
+from ganaug.errors import GanaugError, at_least, between, checked, one_of, positive
 
-PROFILES = ("exponential", "step")
+# Each imbalance profile, and the parameters of make_imbalanced it uses (what a cached split depends on);
+# "none" keeps the dataset as it is.
+PROFILES: dict[str, tuple[str, ...]] = {
+    "exponential": ("ratio", "seed"),
+    "step": ("ratio", "seed", "step_fraction"),
+    "none": (),
+}
 TARGET_MODES = ("fill", "ratio", "counts")
 
 
@@ -41,6 +47,7 @@ def _profile_targets(
     return [n0 if c < num_classes - n_minor else low for c in range(num_classes)]
 
 
+@checked(ratio=at_least(1), profile=one_of(PROFILES), step_fraction=between(0, 1, low_open=True, high_open=True))
 def make_imbalanced(
     dataset: ImageDataset,
     ratio: float,
@@ -51,19 +58,12 @@ def make_imbalanced(
     """A subset with a long-tailed class profile, n_0 / n_last = `ratio`, scaled from class 0's count.
 
     exponential: n_c = round(n_0 * ratio ** (-c / (C - 1))); step: the last `step_fraction` of
-    classes (by id) get round(n_0 / ratio). Each target is at least 1 and at most what the class
-    has. Which images are kept is a seeded random choice per class, so `seed` fixes the subset.
+    classes (by id) get round(n_0 / ratio); none: the dataset itself. Each target is at least 1 and at
+    most what the class has. Which images are kept is a seeded random choice per class, so `seed` fixes
+    the subset.
     """
-    if profile not in PROFILES:
-        raise GanaugError(f"profile={profile!r}: unknown profile; pick one of {', '.join(PROFILES)}")
-    if not ratio >= 1.0:
-        raise GanaugError(
-            f"ratio={ratio}: must be >= 1 (largest/smallest class size); use 1 for no imbalance"
-        )
-    if profile == "step" and not 0.0 < step_fraction < 1.0:
-        raise GanaugError(
-            f"step_fraction={step_fraction}: must lie strictly between 0 and 1 (the share of reduced classes)"
-        )
+    if profile == "none":
+        return dataset
     counts = dataset.counts()
     if counts[0] == 0:
         raise GanaugError("class 0 has no images, yet the profile scales from it; add class 0 images")
@@ -101,6 +101,7 @@ def resolve_classes(classes: Sequence[int | str], class_names: list[str]) -> lis
     return ids
 
 
+@checked(threshold=between(0, 1, low_open=True))
 def select_minority(
     counts: list[int],
     class_names: list[str],
@@ -116,10 +117,6 @@ def select_minority(
     if classes is not None:
         chosen = resolve_classes(classes, class_names)
     else:
-        if not 0.0 < threshold <= 1.0:
-            raise GanaugError(
-                f"threshold={threshold}: must lie in (0, 1] (fraction of the largest class)"
-            )
         largest = max(counts, default=0)
         chosen = [c for c, n in enumerate(counts) if n < threshold * largest]
     for c in chosen:
@@ -131,6 +128,7 @@ def select_minority(
     return sorted(chosen)
 
 
+@checked(mode=one_of(TARGET_MODES), fill_fraction=positive(), ratio=at_least(0))
 def synthetic_targets(
     counts: list[int],
     minority: list[int],
@@ -151,29 +149,21 @@ def synthetic_targets(
         if not 0 <= c < len(counts):
             raise GanaugError(f"minority class id {c} is out of range 0..{len(counts) - 1}; pass valid ids")
     if mode == "fill":
-        if not fill_fraction > 0:
-            raise GanaugError(
-                f"fill_fraction={fill_fraction}: must be > 0 (1.0 fills up to the largest class)"
-            )
         goal = round(fill_fraction * max(counts, default=0))
         return {c: max(0, goal - counts[c]) for c in minority}
     if mode == "ratio":
-        if not ratio >= 0:
-            raise GanaugError(f"ratio={ratio}: must be >= 0 (synthetic images per real image)")
         return {c: round(ratio * counts[c]) for c in minority}
-    if mode == "counts":
-        if not explicit:
-            raise GanaugError("mode=counts needs explicit per-class counts, e.g. {'7': 500}; give them")
-        wanted: dict[int, int] = {}
-        for key, value in explicit.items():
-            (cid,) = resolve_classes([key], names)
-            if cid not in minority:
-                raise GanaugError(
-                    f"class {names[cid]!r} has an explicit synthetic count but is not a minority class; "
-                    "add it to the minority classes or drop its count"
-                )
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
-                raise GanaugError(f"synthetic count {value!r} for class {names[cid]!r}: give an integer >= 0")
-            wanted[cid] = int(value)
-        return {c: wanted.get(c, 0) for c in minority}
-    raise GanaugError(f"mode={mode!r}: unknown mode; pick one of {', '.join(TARGET_MODES)}")
+    if not explicit:
+        raise GanaugError("mode=counts needs explicit per-class counts, e.g. {'7': 500}; give them")
+    wanted: dict[int, int] = {}
+    for key, value in explicit.items():
+        (cid,) = resolve_classes([key], names)
+        if cid not in minority:
+            raise GanaugError(
+                f"class {names[cid]!r} has an explicit synthetic count but is not a minority class; "
+                "add it to the minority classes or drop its count"
+            )
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
+            raise GanaugError(f"synthetic count {value!r} for class {names[cid]!r}: give an integer >= 0")
+        wanted[cid] = int(value)
+    return {c: wanted.get(c, 0) for c in minority}

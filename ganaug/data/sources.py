@@ -14,7 +14,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ganaug.data.dataset import DatasetSplits, ImageDataset, stratified_split
 from ganaug.data.idx import read_idx
-from ganaug.errors import GanaugError
+from ganaug.errors import GanaugError, at_least, between, checked, one_of, optional
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 TORCHVISION_DATASETS = ("MNIST", "FashionMNIST", "KMNIST", "CIFAR10")
@@ -66,9 +66,9 @@ def _numeric_names(labels: list[torch.Tensor], minimum: int = 0) -> list[str]:
     return [str(i) for i in range(max(minimum, top))]
 
 
-def _check_fraction(value: float, key: str) -> None:
-    if not 0.0 < value < 1.0:
-        raise GanaugError(f"{key}={value}: must lie strictly between 0 and 1; pick e.g. {key}=0.1")
+# The share of a source's images a carved validation or test split takes.
+FRACTION = between(0, 1, low_open=True, high_open=True)
+SPLIT_CONSTRAINTS = {"val_fraction": FRACTION, "test_fraction": FRACTION}
 
 
 def _assemble(
@@ -81,20 +81,16 @@ def _assemble(
 ) -> DatasetSplits:
     """Carve the missing splits out of `train`; both fractions are of the data `train` started with."""
     if test is None and val is None:
-        _check_fraction(val_fraction, "data.val_fraction")
-        _check_fraction(test_fraction, "data.test_fraction")
         if val_fraction + test_fraction >= 1.0:
             raise GanaugError(
-                f"data.val_fraction={val_fraction} + data.test_fraction={test_fraction} leave no training "
+                f"val_fraction={val_fraction} + test_fraction={test_fraction} leave no training "
                 "data; make their sum less than 1"
             )
         train, test = stratified_split(train, test_fraction, split_seed)
         train, val = stratified_split(train, val_fraction / (1.0 - test_fraction), split_seed + 1)
     elif test is None:
-        _check_fraction(test_fraction, "data.test_fraction")
         train, test = stratified_split(train, test_fraction, split_seed)
     elif val is None:
-        _check_fraction(val_fraction, "data.val_fraction")
         train, val = stratified_split(train, val_fraction, split_seed)
     return DatasetSplits(train, val, test)
 
@@ -106,6 +102,7 @@ def _existing_folder(root: str | Path, key: str) -> Path:
     return d
 
 
+@checked(**SPLIT_CONSTRAINTS)
 def load_digits(
     val_fraction: float = 0.15, test_fraction: float = 0.25, split_seed: int = 0
 ) -> DatasetSplits:
@@ -149,6 +146,7 @@ def _idx_split(root: Path, prefix: str) -> tuple[torch.Tensor, torch.Tensor] | N
     return to_uint8_nchw(images, str(images_path)), _labels(labels, len(images), str(labels_path))
 
 
+@checked(**SPLIT_CONSTRAINTS)
 def load_mnist(
     root: str, val_fraction: float = 0.1, test_fraction: float = 0.2, split_seed: int = 0
 ) -> DatasetSplits:
@@ -157,17 +155,17 @@ def load_mnist(
     With both splits, t10k is the test set and validation is carved from train; with only one,
     validation and test are both carved from it.
     """
-    d = _existing_folder(root, "data.root")
+    d = _existing_folder(root, "root")
     found = {prefix: _idx_split(d, prefix) for prefix in ("train", "t10k")}
     present = {k: v for k, v in found.items() if v is not None}
     if not present:
         raise GanaugError(
-            f"data.root={root}: no MNIST IDX files found; the folder needs train-images-idx3-ubyte and "
+            f"root={root}: no MNIST IDX files found; the folder needs train-images-idx3-ubyte and "
             "train-labels-idx1-ubyte and/or t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (.gz or not)"
         )
     shapes = {tuple(images.shape[1:]) for images, _ in present.values()}
     if len(shapes) > 1:
-        raise GanaugError(f"data.root={root}: train/t10k sizes differ {sorted(shapes)}; use one dataset")
+        raise GanaugError(f"root={root}: train/t10k sizes differ {sorted(shapes)}; use one dataset")
     names = _numeric_names([labels for _, labels in present.values()], minimum=10)
     datasets = {k: ImageDataset(images, labels, names) for k, (images, labels) in present.items()}
     if len(datasets) == 2:
@@ -176,6 +174,7 @@ def load_mnist(
     return _assemble(only, None, None, val_fraction, test_fraction, split_seed)
 
 
+@checked(**SPLIT_CONSTRAINTS)
 def load_npz(
     path: str,
     val_fraction: float = 0.1,
@@ -189,15 +188,15 @@ def load_npz(
     """
     p = Path(path).expanduser()
     if not p.is_file():
-        raise GanaugError(f"data.path={path}: file not found; pass an existing file with data.path=FILE.npz")
+        raise GanaugError(f"path={path}: file not found; pass an existing file with path=FILE.npz")
     try:
         archive = np.load(p, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise GanaugError(
-            f"data.path={path}: not a readable .npz archive ({exc}); pass a numpy .npz file"
+            f"path={path}: not a readable .npz archive ({exc}); pass a numpy .npz file"
         ) from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise GanaugError(f"data.path={path}: a single .npy array, not a .npz archive; save it with np.savez")
+        raise GanaugError(f"path={path}: a single .npy array, not a .npz archive; save it with np.savez")
     with archive:
         keys = set(archive.files)
         if "train_images" not in keys or "train_labels" not in keys:
@@ -246,6 +245,7 @@ def _open_image(path: Path) -> Image.Image:
         raise GanaugError(f"{path}: cannot read this image ({exc}); fix or remove the file") from None
 
 
+@checked(**SPLIT_CONSTRAINTS, channels=one_of((None, 1, 3), "channel count"), image_size=optional(at_least(1)))
 def load_image_folder(
     root: str,
     image_size: int | None = None,
@@ -259,11 +259,7 @@ def load_image_folder(
     `channels` None means 3 if any image is colour, else 1. `image_size` None requires every image
     to share one size; an int resizes every image to image_size x image_size.
     """
-    d = _existing_folder(root, "data.root")
-    if channels not in (None, 1, 3):
-        raise GanaugError(f"data.channels={channels}: must be 1 (gray), 3 (colour) or null (detect)")
-    if image_size is not None and int(image_size) < 1:
-        raise GanaugError(f"data.image_size={image_size}: must be a positive number of pixels or null")
+    d = _existing_folder(root, "root")
     class_dirs = sorted(p for p in d.iterdir() if p.is_dir() and not p.name.startswith("."))
     files: list[tuple[Path, int]] = []
     for label, class_dir in enumerate(class_dirs):
@@ -278,7 +274,7 @@ def load_image_folder(
         files.extend((f, label) for f in found)
     if not files:
         raise GanaugError(
-            f"data.root={root}: no class subfolders with images; put each class's images in root/CLASS_NAME/"
+            f"root={root}: no class subfolders with images; put each class's images in root/CLASS_NAME/"
         )
     images = [_open_image(f) for f, _ in files]
     if channels is None:
@@ -287,8 +283,8 @@ def load_image_folder(
         sizes = {im.size for im in images}
         if len(sizes) > 1:
             raise GanaugError(
-                f"data.root={root}: images differ in size ({len(sizes)} sizes, e.g. {sorted(sizes)[:3]}); "
-                "resize them all with data.image_size=N"
+                f"root={root}: images differ in size ({len(sizes)} sizes, e.g. {sorted(sizes)[:3]}); "
+                "resize them all with image_size=N"
             )
     mode = "RGB" if channels == 3 else "L"
     arrays = []
@@ -310,6 +306,7 @@ def _torchvision_split(dataset, what: str) -> tuple[torch.Tensor, torch.Tensor]:
     return images, _labels(np.asarray(dataset.targets), len(images), what)
 
 
+@checked(val_fraction=FRACTION, name=one_of(TORCHVISION_DATASETS, "torchvision dataset"))
 def load_torchvision(
     name: str, root: str, download: bool = False, val_fraction: float = 0.1, split_seed: int = 0
 ) -> DatasetSplits:
@@ -317,21 +314,18 @@ def load_torchvision(
 
     The files are whatever torchvision reads or downloads (md5-checked official archives).
     """
-    if name not in TORCHVISION_DATASETS:
-        known = ", ".join(TORCHVISION_DATASETS)
-        raise GanaugError(f"data.name={name}: unknown torchvision dataset; pick one of {known}")
     import torchvision.datasets
 
     if not download:
-        _existing_folder(root, "data.root")
+        _existing_folder(root, "root")
     cls = getattr(torchvision.datasets, name)
     try:
         train_set = cls(str(root), train=True, download=download)
         test_set = cls(str(root), train=False, download=download)
     except RuntimeError as exc:
         raise GanaugError(
-            f"data.root={root}: torchvision {name} not usable there ({str(exc).splitlines()[0]}); "
-            "set data.download=true or point data.root at a folder holding it"
+            f"root={root}: torchvision {name} not usable there ({str(exc).splitlines()[0]}); "
+            "set download=True or point root at a folder holding it"
         ) from None
     train_images, train_labels = _torchvision_split(train_set, f"{name} train")
     test_images, test_labels = _torchvision_split(test_set, f"{name} test")

@@ -6,7 +6,7 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from ganaug.errors import GanaugError
+from ganaug.errors import GanaugError, at_least, checked, positive
 from ganaug.gan.diffaugment import DiffAugment
 from ganaug.gan.discriminators import build_discriminator
 from ganaug.gan.ema import EMA
@@ -35,6 +35,7 @@ class ConditionalGAN(pl.LightningModule):
     - `monitor`: TrainingMonitor settings (divergence, saturation and collapse checks).
     """
 
+    @checked(lr_g=positive(), lr_d=positive(), d_steps=at_least(1), feature_matching=at_least(0))
     def __init__(
         self,
         image_shape: tuple[int, int, int],
@@ -64,12 +65,6 @@ class ConditionalGAN(pl.LightningModule):
                 f"trained_classes must be a non-empty list of class ids in 0..{num_classes - 1}, "
                 f"got {list(trained_classes)}"
             )
-        if d_steps < 1:
-            raise GanaugError(f"d_steps must be at least 1, got {d_steps}")
-        if lr_g <= 0 or lr_d <= 0:
-            raise GanaugError(f"learning rates must be positive, got lr_g={lr_g}, lr_d={lr_d}")
-        if feature_matching < 0:
-            raise GanaugError(f"feature_matching weight must be >= 0, got {feature_matching}")
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.trained_classes = trained

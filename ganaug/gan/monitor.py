@@ -14,14 +14,14 @@ from collections import deque
 import pytorch_lightning as pl
 import torch
 
-from ganaug.errors import GanaugError
+from ganaug.errors import at_least, between, checked
 from ganaug.gan.generators import to_float
 
 log = logging.getLogger(__name__)
 
 _TRY = (
-    "try lower gan.module.lr_g/lr_d, another gan.module.loss (hinge, non_saturating, wgan_gp) "
-    "or gan.module.diffaugment=translation,cutout"
+    "try lower lr_g/lr_d, another loss (hinge, non_saturating, wgan_gp) "
+    "or diffaugment=translation,cutout"
 )
 
 
@@ -48,6 +48,15 @@ class TrainingMonitor(pl.Callback):
     A stop sets `trainer.should_stop` and the module's `failure` (train_gan raises it as a GanaugError).
     """
 
+    @checked(
+        check_every_n_steps=at_least(1),
+        saturation_accuracy=between(0, 1, low_open=True),
+        saturation_window=at_least(0),
+        collapse_every_n_steps=at_least(0),
+        collapse_ratio=at_least(0),
+        collapse_patience=at_least(1),
+        collapse_samples=at_least(2),
+    )
     def __init__(
         self,
         check_every_n_steps: int = 25,
@@ -59,17 +68,6 @@ class TrainingMonitor(pl.Callback):
         collapse_samples: int = 16,
     ) -> None:
         super().__init__()
-        if check_every_n_steps < 1 or collapse_patience < 1 or collapse_samples < 2:
-            raise GanaugError(
-                "monitor check_every_n_steps and collapse_patience must be >= 1 and collapse_samples >= 2, got "
-                f"{check_every_n_steps}, {collapse_patience}, {collapse_samples}"
-            )
-        if saturation_window < 0 or collapse_every_n_steps < 0 or not 0 < saturation_accuracy <= 1:
-            raise GanaugError(
-                "monitor saturation_window and collapse_every_n_steps must be >= 0 (0 = off) and "
-                f"saturation_accuracy in (0, 1], got {saturation_window}, {collapse_every_n_steps}, "
-                f"{saturation_accuracy}"
-            )
         self.check_every_n_steps = check_every_n_steps
         self.saturation_accuracy = saturation_accuracy
         self.saturation_window = saturation_window

@@ -18,6 +18,6 @@ def build_registered(kind: str, registry: Mapping[str, type], name: str, kwargs:
     if unknown:
         raise GanaugError(
             f"{kind} '{name}' takes no argument {', '.join(unknown)}; it takes: {', '.join(accepted)} "
-            f"(check gan.module.{kind}_kwargs)"
+            f"(check {kind}_kwargs)"
         )
     return registry[name](**kwargs)

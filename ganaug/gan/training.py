@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -10,15 +12,23 @@ from pytorch_lightning.loggers import CSVLogger, Logger
 from torch.utils.data import DataLoader, RandomSampler, Sampler, WeightedRandomSampler
 
 from ganaug.data.dataset import ImageDataset
-from ganaug.errors import GanaugError
+from ganaug.errors import GanaugError, at_least, checked, one_of
 from ganaug.gan.callbacks import SampleGridCallback
 from ganaug.gan.module import ConditionalGAN
+from ganaug.lightning import build_trainer
 
 CONDITION_ON = ("minority", "all")
 CLASS_BALANCE = ("sqrt", "none")
-_TRAINER_DEFAULTS = {"logger": False, "enable_checkpointing": False, "enable_model_summary": False}
+# Trainer options train_gan sets itself: the run's length is `steps`.
+_LENGTH_OPTIONS = {"max_steps", "max_epochs", "min_steps", "min_epochs"}
 
 
+def trained_classes(counts: Sequence[int], minority: Sequence[int], condition_on: str = "minority") -> list[int]:
+    """The class ids a GAN is conditioned on: the minority classes, or ("all") every class with images."""
+    return [c for c, n in enumerate(counts) if n > 0] if condition_on == "all" else sorted({int(c) for c in minority})
+
+
+@checked(condition_on=one_of(CONDITION_ON))
 def gan_training_set(
     train: ImageDataset, minority: list[int], condition_on: str = "minority"
 ) -> tuple[ImageDataset, list[int]]:
@@ -27,14 +37,11 @@ def gan_training_set(
     "minority": only the minority classes' images; "all": every class with images (more data for
     the shared layers; later only the minority classes are sampled).
     """
-    if condition_on not in CONDITION_ON:
-        raise GanaugError(f"unknown gan condition_on '{condition_on}'; choose one of {', '.join(CONDITION_ON)}")
     counts = train.counts()
     minority = sorted({int(c) for c in minority})
     if not minority:
         raise GanaugError(
-            "no minority classes to train the GAN on; list them with imbalance.minority.classes=[...] "
-            "or raise imbalance.minority.threshold"
+            "no minority classes to train the GAN on; list them (minority classes) or raise the minority threshold"
         )
     for c in minority:
         if not 0 <= c < train.num_classes:
@@ -44,10 +51,11 @@ def gan_training_set(
                 f"class '{train.class_names[c]}' has no training images; the GAN cannot learn it, "
                 "drop it from the minority classes"
             )
+    classes = trained_classes(counts, minority, condition_on)
     if condition_on == "all":
-        return train, [c for c, n in enumerate(counts) if n > 0]
+        return train, classes
     keep = torch.nonzero(torch.isin(train.labels, torch.tensor(minority))).flatten()
-    return train.subset(keep), minority
+    return train.subset(keep), classes
 
 
 def _sampler(dataset: ImageDataset, class_balance: str, seed: int) -> Sampler:
@@ -59,6 +67,9 @@ def _sampler(dataset: ImageDataset, class_balance: str, seed: int) -> Sampler:
     return WeightedRandomSampler(weights, num_samples=len(dataset), replacement=True, generator=gen)
 
 
+@checked(
+    steps=at_least(1), batch_size=at_least(1), class_balance=one_of(CLASS_BALANCE), sample_every_n_steps=at_least(1)
+)
 def train_gan(
     dataset: ImageDataset,
     trained_classes: list[int],
@@ -67,14 +78,17 @@ def train_gan(
     batch_size: int = 64,
     seed: int = 0,
     class_balance: str = "sqrt",
-    module_kwargs: dict | None = None,
-    trainer_kwargs: dict | None = None,
+    module: Callable[..., ConditionalGAN] = ConditionalGAN,
+    module_kwargs: Mapping[str, Any] | None = None,
+    trainer_kwargs: Mapping[str, Any] | None = None,
     sample_dir: Path | None = None,
     sample_every_n_steps: int = 500,
     log_dir: Path | None = None,
 ) -> ConditionalGAN:
     """Train a ConditionalGAN on `dataset` for exactly `steps` generator updates and return it.
 
+    `module(image_shape=, num_classes=, trained_classes=, **module_kwargs)` builds the GAN (default
+    ConditionalGAN; a `functools.partial` of it carries settings, as `hydra.utils.instantiate` makes one).
     Each batch makes d_steps discriminator and one generator update, and Lightning's global_step
     counts every optimiser step, so the Trainer runs with max_steps = steps * (d_steps + 1).
     "sqrt" class balance samples each image with weight 1/sqrt(its class count), so rare classes are
@@ -88,10 +102,6 @@ def train_gan(
     A run stopped by the TrainingMonitor (divergence, collapse) raises its one-line GanaugError here,
     after the Trainer has finished cleanly.
     """
-    if steps < 1 or batch_size < 1:
-        raise GanaugError(f"steps and batch_size must be at least 1, got steps={steps}, batch_size={batch_size}")
-    if class_balance not in CLASS_BALANCE:
-        raise GanaugError(f"unknown gan class_balance '{class_balance}'; choose one of {', '.join(CLASS_BALANCE)}")
     if len(dataset) == 0:
         raise GanaugError("the GAN training set is empty; check the minority classes have training images")
     stray = sorted(set(dataset.labels.unique().tolist()) - {int(c) for c in trained_classes})
@@ -100,13 +110,13 @@ def train_gan(
             f"the GAN training set holds classes {stray} not in trained_classes {sorted(trained_classes)}; "
             "build both with gan_training_set"
         )
-    trainer_kwargs = {**_TRAINER_DEFAULTS, **(trainer_kwargs or {})}
-    fixed = sorted({"max_steps", "max_epochs", "min_steps", "min_epochs"} & trainer_kwargs.keys())
+    settings = dict(trainer_kwargs or {})
+    fixed = sorted(_LENGTH_OPTIONS & settings.keys())
     if fixed:
-        raise GanaugError(f"trainer options {fixed} are set by ganaug for the GAN; set its length with gan.steps=N")
+        raise GanaugError(f"trainer options {fixed} are set by ganaug for the GAN; set its length with steps=N")
 
     pl.seed_everything(seed, verbose=False)
-    gan = ConditionalGAN(
+    gan = module(
         image_shape=dataset.image_shape,
         num_classes=dataset.num_classes,
         trained_classes=list(trained_classes),
@@ -121,13 +131,11 @@ def train_gan(
         num_workers=0,
     )
     if log_dir is not None:
-        trainer_kwargs["logger"] = [*_loggers(trainer_kwargs.get("logger")), CSVLogger(log_dir, name="", version="")]
-    callbacks = list(trainer_kwargs.pop("callbacks", None) or [])
+        settings["logger"] = [*_loggers(settings.get("logger")), CSVLogger(log_dir, name="", version="")]
+    callbacks = list(settings.pop("callbacks", None) or [])
     if sample_dir is not None:
         callbacks.append(SampleGridCallback(Path(sample_dir), every_n_steps=sample_every_n_steps))
-    trainer = pl.Trainer(
-        max_steps=steps * (gan.hparams.d_steps + 1), max_epochs=-1, callbacks=callbacks, **trainer_kwargs
-    )
+    trainer = build_trainer(settings, max_steps=steps * (gan.hparams.d_steps + 1), max_epochs=-1, callbacks=callbacks)
     trainer.fit(gan, train_dataloaders=loader)
     if gan.failure is not None:
         raise GanaugError(gan.failure)

@@ -13,9 +13,9 @@ import math
 import numpy as np
 import torch
 
-from ganaug.classify.strategies import train_and_evaluate
+from ganaug.classify.training import train_and_evaluate
 from ganaug.data.dataset import DatasetSplits, ImageDataset
-from ganaug.errors import GanaugError
+from ganaug.errors import GanaugError, at_least, checked
 from ganaug.quality.per_class import bank_classes
 from ganaug.synth.bank import SyntheticBank
 
@@ -50,6 +50,7 @@ def _score(train: ImageDataset, test: ImageDataset, classes: list[int], steps: i
     }
 
 
+@checked(steps=at_least(1), batch_size=at_least(1))
 def classification_accuracy_score(
     bank: SyntheticBank,
     heldout: ImageDataset,
@@ -78,8 +79,6 @@ def classification_accuracy_score(
             f"the bank has classes {bank.class_names} of {bank.image_shape} images but the held-out split "
             f"{heldout.class_names} of {heldout.image_shape}; score a bank against its own data"
         )
-    if steps < 1 or batch_size < 1:
-        raise GanaugError(f"CAS steps={steps}, batch_size={batch_size}: both must be at least 1")
     classes = bank_classes(torch.from_numpy(np.array(bank.labels)), bank.num_classes)
     out = {"classes": classes, "accuracy": None, "balanced_accuracy": None, "per_class_recall": None}
     out.update(train_size=len(bank), test_size=None, steps=steps, epochs=None, seed=seed)

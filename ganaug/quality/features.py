@@ -7,7 +7,6 @@ anyway; so FID, KID, precision/recall and the quality gate all work in the poole
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +19,11 @@ from torch.utils.data import DataLoader
 
 from ganaug.classify.metrics import evaluate
 from ganaug.classify.model import ImageClassifier, SmallCNN, normalise
-from ganaug.classify.strategies import GAN_STRATEGIES, plan_training
+from ganaug.classify.parts import is_synthetic
+from ganaug.classify.plan import plan_training
+from ganaug.classify.training import fit
 from ganaug.data.dataset import ImageDataset
-from ganaug.errors import GanaugError
+from ganaug.errors import GanaugError, at_least, checked
 from ganaug.fileio import atomic_path, read_json, write_json
 
 FORMAT = "ganaug-feature-extractor"
@@ -138,6 +139,7 @@ class FeatureExtractor(nn.Module):
         return cls(net, shape, names, info.get("meta") or {})
 
 
+@checked(epochs=at_least(1), batch_size=at_least(1), width=at_least(1))
 def train_feature_extractor(
     train: ImageDataset,
     *,
@@ -156,25 +158,14 @@ def train_feature_extractor(
     too). The returned extractor's `meta` records the settings, the fit time and, when `val` is given,
     the classifier's balanced accuracy on it: how far its judgement can be trusted.
     """
-    if strategy in GAN_STRATEGIES:
+    if is_synthetic(strategy):
         raise GanaugError(f"strategy '{strategy}': the feature extractor trains on real data only; use oversample")
-    if epochs < 1 or batch_size < 1:
-        raise GanaugError(f"epochs={epochs}, batch_size={batch_size}: both must be >= 1")
     pl.seed_everything(seed, verbose=False)
     plan = plan_training(strategy, train, seed=seed)
-    model = ImageClassifier(train.image_shape[0], train.num_classes, width=width, class_weights=plan.class_weights)
+    model = ImageClassifier(train.image_shape[0], train.num_classes, width=width, loss=plan.loss)
     loader = DataLoader(plan.dataset, batch_size=batch_size, shuffle=plan.sampler is None, sampler=plan.sampler)
-    settings = {
-        "max_epochs": epochs,
-        "logger": False,
-        "enable_checkpointing": False,
-        "enable_model_summary": False,
-        "enable_progress_bar": False,
-        "log_every_n_steps": max(1, min(50, len(loader))),
-        **(trainer_kwargs or {}),
-    }
-    start = time.perf_counter()
-    pl.Trainer(**settings).fit(model, loader)
+    settings = {"enable_progress_bar": False, **(trainer_kwargs or {})}
+    fit_seconds = fit(model, loader, epochs=epochs, trainer_kwargs=settings, deterministic=False)
     meta = {
         "epochs": epochs,
         "batch_size": batch_size,
@@ -182,7 +173,7 @@ def train_feature_extractor(
         "strategy": strategy,
         "seed": seed,
         "train_size": len(train),
-        "fit_seconds": round(time.perf_counter() - start, 3),
+        "fit_seconds": round(fit_seconds, 3),
     }
     model.cpu()
     if val is not None and len(val):

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ganaug.data.dataset import ImageDataset
-from ganaug.errors import GanaugError
+from ganaug.errors import GanaugError, at_least, between, checked
 from ganaug.quality.features import FeatureExtractor
 from ganaug.quality.memorisation import near_copy_threshold, pixel_distance_to_train
 from ganaug.synth.bank import Sampler, SyntheticBank
@@ -26,6 +26,7 @@ from ganaug.synth.bank import Sampler, SyntheticBank
 log = logging.getLogger("ganaug")
 
 CHUNK = 4096
+PROBABILITY = between(0, 1)
 MIN_KEEP_RATE = 0.05  # a round asks for at most 20x what a class still misses
 
 
@@ -80,6 +81,7 @@ def _confidence(batch: torch.Tensor, labels: np.ndarray, extractor: FeatureExtra
     return probs[torch.arange(len(batch)), labels].numpy()
 
 
+@checked(min_confidence=PROBABILITY)
 def gate_samples(
     images: torch.Tensor | np.ndarray,
     labels: torch.Tensor | np.ndarray,
@@ -93,8 +95,6 @@ def gate_samples(
 
     `near_copy_threshold` None skips the near-copy check. Works `CHUNK` samples at a time.
     """
-    if not 0.0 <= min_confidence <= 1.0:
-        raise GanaugError(f"min_confidence={min_confidence}: a probability, must lie in [0, 1]")
     labels = np.array(labels, dtype=np.int64).reshape(-1)
     low = np.zeros(len(labels), dtype=bool)
     copy = np.zeros(len(labels), dtype=bool)
@@ -169,11 +169,6 @@ def gate_bank(
     return gated, report
 
 
-def _keep_rate(row: dict) -> float | None:
-    """Share of a class's generated samples that passed the gate so far (None before any)."""
-    return (row["kept"] + row["surplus"]) / row["generated"] if row["generated"] else None
-
-
 def _sample(sampler: Sampler, labels: np.ndarray, gen: torch.Generator, batch_size: int) -> np.ndarray:
     parts = [
         sampler.sample(torch.from_numpy(labels[s : s + batch_size]), generator=gen).cpu().numpy()
@@ -182,6 +177,59 @@ def _sample(sampler: Sampler, labels: np.ndarray, gen: torch.Generator, batch_si
     return np.concatenate(parts) if parts else np.zeros((0, *sampler.image_shape), dtype=np.uint8)
 
 
+class GateTally:
+    """One class's count of generated, dropped (by reason), surplus and kept samples, and the kept images."""
+
+    def __init__(self, class_id: int, target: int) -> None:
+        self.class_id = class_id
+        self.target = target
+        self.generated = self.dropped_low_confidence = self.dropped_near_copy = self.surplus = self.kept = 0
+        self.images: list[np.ndarray] = []
+
+    @property
+    def missing(self) -> int:
+        """Samples still needed to reach the target."""
+        return self.target - self.kept
+
+    @property
+    def keep_rate(self) -> float | None:
+        """Share of the class's generated samples that passed the gate so far (None before any)."""
+        return (self.kept + self.surplus) / self.generated if self.generated else None
+
+    def ask(self) -> int:
+        """How many to generate next round: what is missing over the keep rate (at most 1/MIN_KEEP_RATE times)."""
+        if self.missing <= 0:
+            return 0
+        rate = self.keep_rate
+        return math.ceil(self.missing / max(1.0 if rate is None else rate, MIN_KEEP_RATE))
+
+    def add(self, mine: np.ndarray, images: np.ndarray, low: np.ndarray, copy: np.ndarray) -> None:
+        """Count one round's samples of this class (`mine` marks them) and keep what passed, up to the target."""
+        passed = images[mine & ~low & ~copy]
+        take = passed[: self.missing]
+        self.images.append(take)
+        self.generated += int(mine.sum())
+        self.dropped_low_confidence += int((low & mine).sum())
+        self.dropped_near_copy += int((copy & mine).sum())
+        self.surplus += len(passed) - len(take)
+        self.kept += len(take)
+
+    def row(self) -> dict:
+        """The class's line of the gate report."""
+        counts = {k: getattr(self, k) for k in _ROUND_COUNTS}
+        return {"class_id": self.class_id, "target": self.target, **counts, "shortfall": self.missing,
+                "keep_rate": self.keep_rate}  # fmt: skip
+
+
+_ROUND_COUNTS = ("generated", "dropped_low_confidence", "dropped_near_copy", "surplus", "kept")
+
+
+@checked(
+    min_confidence=PROBABILITY,
+    quantile=between(0, 1, low_open=True, high_open=True),
+    max_rounds=at_least(1),
+    batch_size=at_least(1),
+)
 def generate_gated(
     sampler: Sampler,
     targets: Mapping[int, int],
@@ -211,62 +259,38 @@ def generate_gated(
     """
     names = [str(n) for n in sampler.class_names]
     _check_setup(extractor, train, names, sampler.image_shape)
-    if max_rounds < 1 or batch_size < 1:
-        raise GanaugError(f"max_rounds={max_rounds}, batch_size={batch_size}: both must be >= 1")
-    plan = {int(c): int(n) for c, n in sorted(targets.items()) if int(n) > 0}
+    tallies = {int(c): GateTally(int(c), int(n)) for c, n in sorted(targets.items()) if int(n) > 0}
     threshold = _resolve_threshold(train, drop_near_copies, near_copy_threshold, heldout, quantile)
     gen = torch.Generator().manual_seed(int(seed))
-    keys = ("generated", "dropped_low_confidence", "dropped_near_copy", "surplus", "kept")
-    rows = {c: dict.fromkeys(keys, 0) for c in plan}
-    kept: dict[int, list[np.ndarray]] = {c: [] for c in plan}
     rounds = 0
-    while rounds < max_rounds and any(rows[c]["kept"] < n for c, n in plan.items()):
+    while rounds < max_rounds and any(t.missing > 0 for t in tallies.values()):
         rounds += 1
-        ask = {}
-        for c, n in plan.items():
-            missing, row = n - rows[c]["kept"], rows[c]
-            rate = _keep_rate(row)
-            rate = 1.0 if rate is None else rate
-            ask[c] = math.ceil(missing / max(rate, MIN_KEEP_RATE)) if missing > 0 else 0
+        ask = {c: t.ask() for c, t in tallies.items()}
         labels = np.concatenate([np.full(n, c, dtype=np.int64) for c, n in ask.items() if n > 0])
         images = _sample(sampler, labels, gen, batch_size)
         low, copy = gate_samples(
             images, labels, extractor, train, min_confidence=min_confidence, near_copy_threshold=threshold
         )
-        for c in ask:
-            mine = labels == c
-            passed = images[mine & ~low & ~copy]
-            take = passed[: plan[c] - rows[c]["kept"]]
-            kept[c].append(take)
-            row = rows[c]
-            row["generated"] += int(mine.sum())
-            row["dropped_low_confidence"] += int((low & mine).sum())
-            row["dropped_near_copy"] += int((copy & mine).sum())
-            row["surplus"] += len(passed) - len(take)
-            row["kept"] += len(take)
-    per_class = {}
-    for c, row in rows.items():
-        shortfall = plan[c] - row["kept"]
-        rate = _keep_rate(row)
-        per_class[names[c]] = {"class_id": c, "target": plan[c], **row, "shortfall": shortfall, "keep_rate": rate}
-        if shortfall:
+        for c, tally in tallies.items():
+            tally.add(labels == c, images, low, copy)
+    per_class = {names[c]: t.row() for c, t in tallies.items()}
+    for t in tallies.values():
+        if t.missing:
             log.warning(
                 "quality gate: class %s reached %d of %d samples after %d rounds (keep rate %.3f); "
                 "train the GAN longer or lower min_confidence",
-                names[c],
-                row["kept"],
-                plan[c],
-                rounds,
-                rate or 0.0,
-            )
-    arrays = [a for c in plan for a in kept[c]]
+                names[t.class_id], t.kept, t.target, rounds, t.keep_rate or 0.0,
+            )  # fmt: skip
+    arrays = [a for t in tallies.values() for a in t.images]
     images = np.concatenate(arrays) if arrays else np.zeros((0, *sampler.image_shape), dtype=np.uint8)
-    labels = np.concatenate([np.full(rows[c]["kept"], c, dtype=np.int64) for c in plan] or [np.zeros(0, np.int64)])
+    labels = np.concatenate(
+        [np.full(t.kept, c, dtype=np.int64) for c, t in tallies.items()] or [np.zeros(0, np.int64)]
+    )
     report = {
         "min_confidence": min_confidence,
         "near_copy_threshold": threshold,
         "rounds": rounds,
-        "totals": _totals(per_class, (*keys, "target", "shortfall")),
+        "totals": _totals(per_class, (*_ROUND_COUNTS, "target", "shortfall")),
         "per_class": per_class,
     }
     meta = {

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from ganaug.data.dataset import ImageDataset
-from ganaug.errors import GanaugError
+from ganaug.errors import GanaugError, at_least, checked, optional
 from ganaug.quality.cas import classification_accuracy_score
 from ganaug.quality.features import FeatureExtractor
 from ganaug.quality.fid import fid_kid, fid_kid_by_class
@@ -36,6 +36,7 @@ def _confidence(probs: torch.Tensor, labels: torch.Tensor) -> dict:
     return {"mean_probability": float(own.mean()), "agreement": float((probs.argmax(1) == labels).double().mean())}
 
 
+@checked(k=at_least(1), max_per_class=optional(at_least(1)))
 def quality_report(
     bank: SyntheticBank,
     extractor: FeatureExtractor,

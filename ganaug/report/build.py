@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ganaug.apps.summarize import summarize
+from ganaug.classify.summary import summarize
+from ganaug.data.imbalance import PROFILES
 from ganaug.errors import GanaugError
 from ganaug.fileio import atomic_path
 from ganaug.report import artifacts, figures
@@ -18,7 +19,8 @@ from ganaug.report.markdown import GroupReport, render
 from ganaug.report.runs import Configuration, Job, group_jobs, load_jobs
 
 RAREST_SHOWN = 3
-ORDERED_PROFILES = ("exponential", "step")  # profiles that give higher class ids fewer images
+# the profiles that give higher class ids fewer images (every one that changes the data)
+ORDERED_PROFILES = tuple(p for p, parameters in PROFILES.items() if parameters)
 
 
 def _first_artifacts(jobs: Sequence[Job], key: str) -> dict:

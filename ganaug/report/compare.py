@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ganaug.classify.strategies import CLASSICAL_STRATEGIES
+from ganaug.classify.parts import CLASSICAL_STRATEGIES, GAN_STRATEGY
 
 HEADLINE = "balanced_accuracy"
-CANDIDATE = "gan+classical"
-AUTO = "auto"
+CANDIDATE = GAN_STRATEGY
 UPPER_BOUND_STRATEGY = "none"
 
 
@@ -101,7 +100,7 @@ def upper_bound(summary: Sequence[dict]) -> dict | None:
 def compare(summary: Sequence[dict], upper: dict | None = None, candidate: str = CANDIDATE) -> Comparison | None:
     """Compare `candidate` with the best classical strategy of one group; None when either is missing.
 
-    `summary` is `ganaug.apps.summarize.summarize` output; `upper` the upper bound's entry.
+    `summary` is `ganaug.classify.summary.summarize` output; `upper` the upper bound's entry.
     """
     entries = _by_strategy(summary)
     classical = [entries[s] for s in CLASSICAL_STRATEGIES if s in entries]

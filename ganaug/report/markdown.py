@@ -6,19 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ganaug.apps.summarize import format_mean_std, mean_std
-from ganaug.classify.strategies import CLASSICAL_STRATEGIES
+from ganaug.classify.parts import CLASSICAL_STRATEGIES
+from ganaug.classify.summary import mean_std
 from ganaug.report.compare import AUTO, CANDIDATE, Comparison
 from ganaug.report.runs import Configuration
+from ganaug.report.table import format_mean_std, markdown_table, summary_table
 
 MIN_SEEDS = 5
-COLUMNS = (
-    ("balanced_accuracy", "balanced accuracy"),
-    ("macro_f1", "macro-F1"),
-    ("accuracy", "accuracy"),
-    ("rarest_class_recall", "rarest-class recall"),
-)
-
 RULE = (
     f"Metrics are measured on the test split; tables give the mean ± standard deviation over seeds. "
     f"The headline is balanced accuracy (mean per-class recall). `{CANDIDATE}` *beats* the best classical "
@@ -95,16 +89,14 @@ def auto_sentence(c: Comparison, gan: Comparison | None = None) -> str:
 
 def auto_decisions_table(decisions: Sequence[dict]) -> str:
     """One line per auto run: what it chose, how many synthetic samples per class, and what deciding cost."""
-    lines = [
-        "| seed | chosen | synthetic per class | proxy | decision s | cost (final trainings) |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
+    rows = []
     for d in decisions:
         counts = ", ".join(f"{name}: {n}" for name, n in d["per_class"].items()) or "none"
         proxy = {True: "used", False: "not trusted", None: "none"}[d["proxy_trusted"]]
         cost = "n/a" if d["cost"] is None else f"{d['cost']:.1f}"
-        lines.append(f"| {d['seed']} | {d['chosen']} | {counts} | {proxy} | {d['seconds']:.0f} | {cost} |")
-    return "\n".join(lines)
+        rows.append([d["seed"], d["chosen"], counts, proxy, f"{d['seconds']:.0f}", cost])
+    header = ["seed", "chosen", "synthetic per class", "proxy", "decision s", "cost (final trainings)"]
+    return markdown_table(header, rows)
 
 
 def gap_sentence(c: Comparison | None, upper_label: str | None) -> str:
@@ -121,34 +113,23 @@ def gap_sentence(c: Comparison | None, upper_label: str | None) -> str:
             f"the upper bound {_pm(c.upper, c.upper_std)} ({upper_label}).")
 
 
-def metrics_table(summary: Sequence[dict]) -> str:
-    """Mean ± std of every headline metric per strategy."""
-    lines = ["| strategy | runs | " + " | ".join(t for _, t in COLUMNS) + " |", "|" + " --- |" * (len(COLUMNS) + 2)]
-    for s in summary:
-        cells = [_pm(s[k], s[f"{k}_std"]) for k, _ in COLUMNS]
-        lines.append(f"| {s['strategy']} | {s['runs']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def rarest_table(summary: Sequence[dict], rarest: Sequence[int], class_labels: Sequence[str]) -> str:
     """Mean ± std test recall of the rarest classes per strategy."""
     names = [class_labels[c] if c < len(class_labels) else str(c) for c in rarest]
-    lines = ["| strategy | " + " | ".join(f"class {n}" for n in names) + " |", "|" + " --- |" * (len(rarest) + 1)]
+    rows = []
     for s in summary:
         means, stds = s["per_class_recall"], s["per_class_recall_std"]
-        cells = [_pm(means[c], stds[c]) if c < len(means) else "n/a" for c in rarest]
-        lines.append(f"| {s['strategy']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append([s["strategy"], *(_pm(means[c], stds[c]) if c < len(means) else "n/a" for c in rarest)])
+    return markdown_table(["strategy", *(f"class {n}" for n in names)], rows)
 
 
 def quality_table(quality: Sequence[dict]) -> str:
     """Mean ± std over the distinct generated sets of every overall sample-quality metric."""
-    keys = sorted({k for q in quality for k in q})
-    lines = ["| metric | mean ± std | sets |", "| --- | --- | --- |"]
-    for key in keys:
+    rows = []
+    for key in sorted({k for q in quality for k in q}):
         mean, std, n = mean_std([q.get(key) for q in quality])
-        lines.append(f"| {key} | {_pm(mean, std)} | {n} |")
-    return "\n".join(lines)
+        rows.append([key, _pm(mean, std), n])
+    return markdown_table(["metric", "mean ± std", "sets"], rows)
 
 
 def _seeds_line(report: GroupReport) -> str:
@@ -166,7 +147,7 @@ def _figure(report: GroupReport, kind: str, alt: str) -> list[str]:
 
 def _section(report: GroupReport) -> list[str]:
     out = [f"## {report.config.label}", "", _seeds_line(report), "", "### Test metrics", "",
-           metrics_table(report.summary), ""]
+           summary_table(report.summary), ""]
     if not report.config.is_balanced_reference or report.comparison is not None:
         out += ["### gan+classical against the best classical strategy", "",
                 verdict_sentence(report.comparison), "", gap_sentence(report.comparison, report.upper_label), ""]

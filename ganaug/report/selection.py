@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ganaug.apps.summarize import format_mean_std, mean_std
-from ganaug.classify.strategies import CLASSICAL_STRATEGIES
+from ganaug.classify.parts import CLASSICAL_STRATEGIES
+from ganaug.classify.summary import mean_std
 from ganaug.errors import GanaugError
 from ganaug.report.runs import Configuration, Job, group_jobs
+from ganaug.report.table import format_mean_std, markdown_table
 
 VALIDATION = "val_balanced_accuracy"
 
@@ -137,10 +138,7 @@ def select_settings(jobs: Sequence[Job], strategy: str = "gan+classical") -> lis
 
 def selection_table(selection: Selection) -> str:
     """A Markdown table of the candidates, best first, on the validation split."""
-    lines = [
-        f"| settings | seeds | {selection.strategy} (validation) | best classical (validation) | gain |",
-        "| --- | --- | --- | --- | --- |",
-    ]
+    rows = []
     for i, c in enumerate(selection.candidates):
         name = ", ".join(c.settings) or "(as configured)"
         ref = (
@@ -151,5 +149,6 @@ def selection_table(selection: Selection) -> str:
         gain = "n/a" if c.gain is None else f"{c.gain:+.4f}"
         mark = " (chosen)" if i == 0 else ""
         seeds = ",".join(str(s) for s in c.score.seeds)
-        lines.append(f"| {name}{mark} | {seeds} | {format_mean_std(c.score.mean, c.score.std)} | {ref} | {gain} |")
-    return "\n".join(lines)
+        rows.append([f"{name}{mark}", seeds, format_mean_std(c.score.mean, c.score.std), ref, gain])
+    header = ["settings", "seeds", f"{selection.strategy} (validation)", "best classical (validation)", "gain"]
+    return markdown_table(header, rows)

@@ -9,11 +9,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset, WeightedRandomSampler
 
-from ganaug.errors import GanaugError
+from ganaug.errors import GanaugError, between, checked
 from ganaug.synth.bank import SyntheticBank
 from ganaug.synth.transforms import as_transform, bank_image, check_image_shape, match_type
 
 __all__ = ["MixedDataset"]
+
+# The largest share of a class's draws its synthetic samples may take (1: no cap).
+SHARE = between(0, 1, low_open=True)
 
 
 class MixedDataset(Dataset):
@@ -176,6 +179,7 @@ def _stored_labels(real: Dataset) -> torch.Tensor | None:
     return None
 
 
+@checked(synthetic_share=SHARE)
 def mixing_weights(
     labels: torch.Tensor,
     num_classes: int,
@@ -190,8 +194,6 @@ def mixing_weights(
     of the class's draws (1.0: as many as their count gives), so a few real images of a rare class are
     not drowned by many generated ones; samples of one kind are equally likely.
     """
-    if not 0.0 < synthetic_share <= 1.0:
-        raise GanaugError(f"synthetic_share={synthetic_share} must lie in (0, 1] (1 = no cap)")
     counts = torch.bincount(labels, minlength=num_classes).double()
     mass = (counts > 0).double() if balanced else counts / counts.sum()
     if is_synthetic is None or synthetic_share == 1.0:

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import make_toy_dataset
+from helpers.data import make_toy_dataset
 
 from ganaug.auto.decision import Score
-from ganaug.auto.report import decision_record, decision_table, verdict
+from ganaug.auto.proxy import kendall_tau, proxy_check
 from ganaug.auto.search import (
     AugmentChoice,
     AutoSettings,
     GatedBanks,
     auto_search,
     fit_choice,
-    kendall_tau,
-    proxy_check,
     scaled_counts,
 )
 from ganaug.data.dataset import DatasetSplits
 from ganaug.errors import GanaugError
+from ganaug.report.auto import decision_table
 from ganaug.synth.bank import SyntheticBank
 
 TRAIN_KW = {
@@ -45,7 +44,7 @@ def test_scaled_counts_and_settings_checks():
         AutoSettings(baselines=("gan",))
     with pytest.raises(GanaugError, match="folds"):
         AutoSettings(folds=1)
-    with pytest.raises(GanaugError, match="holdout 'test'"):
+    with pytest.raises(GanaugError, match="holdout='test'"):
         AutoSettings(holdout="test")
     with pytest.raises(GanaugError, match="validation_runs=1"):
         AutoSettings(validation_runs=1)
@@ -104,21 +103,21 @@ def test_search_scores_every_candidate_on_every_split_and_records_the_decision(s
     gan_choices = [c for n, c in d.candidates.items() if c.strategy == "gan+classical" and n not in shared]
     assert {c.synthetic_share for c in gan_choices} == {0.5}  # the run's share, until stage 3 varies it
     check = result.proxy_check
-    assert check["proxy_epochs"] == 1 and check["full_epochs"] == 3
-    assert sorted(check["proxy_ranking"]) == sorted(check["full_ranking"]) == ["classical", "none", "oversample"]
-    assert check["probe"] == "gan+classical 100%" and "probe_gain_proxy" in check
-    assert result.candidate_epochs == (1 if check["trusted"] else 3)
+    assert check.proxy_epochs == 1 and check.full_epochs == 3
+    assert sorted(check.proxy_ranking) == sorted(check.full_ranking) == ["classical", "none", "oversample"]
+    assert check.probe.probe == "gan+classical 100%" and "probe_gain_proxy" in check.to_json()
+    assert result.candidate_epochs == (1 if check.trusted else 3)
     # the baselines and the probe (the largest amount) train at both lengths, every other candidate once
     assert result.trainings == 2 * (len(names) + 4) == len(messages)
     assert messages[0] == "auto: none, split 1/2, 3 epochs" and "auto: gan+classical 50%, split 1/2" in messages[16]
     assert all(len(r.scores) == 2 for r in d.results.values())
     assert d.reference in ("none", "oversample", "classical") and d.chosen in names
-    record = decision_record(result, train.class_names, final_fit_seconds=2.0)
+    record = result.to_json(train.class_names, final_fit_seconds=2.0)
     assert record["chosen"] == d.chosen and len(record["candidates"]) == len(names)
     assert record["decision_cost_in_final_trainings"] == pytest.approx(result.seconds / 2.0, abs=0.01)
     assert set(record["per_class"]) >= {"class2", "class3"}
     table = decision_table(result, final_fit_seconds=result.seconds / 4)
-    assert verdict(d) in table and all(n in table for n in names) and "= 4.0 final trainings" in table
+    assert d.verdict in table and all(n in table for n in names) and "= 4.0 final trainings" in table
     with pytest.raises(GanaugError, match="confidences"):
         auto_search(train, GatedBanks(bank), {2: 30}, settings=settings, epochs=1, **TRAIN_KW)
 
@@ -147,7 +146,7 @@ def _means(**values: float) -> dict[str, list[Score]]:
 def test_proxy_is_trusted_only_when_it_ranks_the_baselines_like_the_full_length(proxy, trusted):
     full = _means(none=0.75, oversample=0.85, reweight=0.88, classical=0.93)
     check = proxy_check(_means(**proxy), full, proxy=10, epochs=30, baselines=list(full))
-    assert check["trusted"] is trusted and check["full_ranking"][0] == "classical" and "probe" not in check
+    assert check.trusted is trusted and check.full_ranking[0] == "classical" and check.probe is None
 
 
 def _runs(**values: tuple[float, float]) -> dict[str, list[Score]]:
@@ -166,9 +165,9 @@ def test_proxy_is_trusted_only_when_it_measures_the_probe_gain_like_the_full_len
     full = _runs(none=(0.70, 0.72), classical=(0.90, 0.92), probe=(0.93, 0.97))  # gain +0.04 ± 0.01
     short = _runs(none=(0.68, 0.70), classical=(0.88, 0.90), probe=probe_proxy)
     check = proxy_check(short, full, proxy=10, epochs=30, baselines=["none", "classical"], probe="probe")
-    assert check["kendall_tau"] == 1.0 and check["probe_gain_full"] == pytest.approx(0.04)
-    assert check["probe_uncertainty_full"] == pytest.approx(0.01)
-    assert check["trusted"] is trusted
+    assert check.kendall_tau == 1.0 and check.probe.probe_gain_full == pytest.approx(0.04)
+    assert check.probe.probe_uncertainty_full == pytest.approx(0.01)
+    assert check.trusted is trusted
 
 
 def test_no_proxy_with_fewer_than_three_baselines(setup):
@@ -215,7 +214,7 @@ def test_validation_holdout_trains_on_everything_and_scores_on_the_validation_sp
     assert d.results["classical"].scores[1].balanced_accuracy == again["balanced_accuracy"]
     # the gain's uncertainty includes the validation set's sampling noise: never zero, even for a copy
     assert d.results["gan+classical 100%"].gain.uncertainty > 0
-    record = decision_record(result, train.class_names)
+    record = result.to_json(train.class_names)
     assert record["holdout"] == "validation" and "trainings scored on the validation split" in decision_table(result)
     with pytest.raises(GanaugError, match="needs a validation split"):
         auto_search(train, GatedBanks(bank), {2: 30}, settings=settings, val=train.subset([]), epochs=1, **TRAIN_KW)

@@ -10,7 +10,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from ganaug.apps.pipeline import gan_dir, prepare
+from ganaug.flow.context import Flow
+from ganaug.flow.stages import GanStage
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
@@ -35,7 +36,7 @@ def test_one_training_scores_every_length(tmp_path: Path, capsys: pytest.Capture
     weights = [load_file(out / f"step{s}" / "generator" / "generator.safetensors") for s in (3, 6)]
     assert any(not torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
     cfg = gan_length.compose_config([*TINY, f"cache_dir={tmp_path / 'cache'}"], None, 3)
-    alone = load_file(gan_dir(cfg, prepare(cfg)) / "generator" / "generator.safetensors")
+    alone = load_file(Flow(cfg).output(GanStage) / "generator" / "generator.safetensors")
     assert alone.keys() == weights[0].keys() and all(torch.equal(alone[k], weights[0][k]) for k in alone)
     printed = capsys.readouterr().out
     assert "| 3 |" in printed and "| 6 |" in printed and "classical (reference)" in printed

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import pytorch_lightning as pl
 import torch
-from conftest import make_toy_dataset
+from helpers.data import make_toy_dataset
 from torch.utils.data import DataLoader
 
+from ganaug.classify.losses import ClassifierLoss
 from ganaug.classify.metrics import evaluate
 from ganaug.classify.model import ImageClassifier, SmallCNN
 from ganaug.errors import GanaugError
@@ -31,13 +32,13 @@ def test_uint8_is_normalised_inside():
 def test_class_weights_change_the_loss():
     torch.manual_seed(0)
     logits, labels = torch.randn(12, 3), torch.tensor([0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2])
-    plain = ImageClassifier(1, 3).loss(logits, labels)
+    plain = ImageClassifier(1, 3).criterion(logits, labels)
     torch.testing.assert_close(plain, torch.nn.functional.cross_entropy(logits, labels))
-    weighted = ImageClassifier(1, 3, class_weights=[0.5, 1.0, 3.0]).loss(logits, labels)
+    weighted = ClassifierLoss(class_weights=[0.5, 1.0, 3.0])(logits, labels)
     assert not torch.isclose(weighted, plain)
     expected = torch.nn.functional.cross_entropy(logits, labels, weight=torch.tensor([0.5, 1.0, 3.0]))
     torch.testing.assert_close(weighted, expected)
-    uniform = ImageClassifier(1, 3, class_weights=[2.0, 2.0, 2.0]).loss(logits, labels)
+    uniform = ClassifierLoss(class_weights=[2.0, 2.0, 2.0])(logits, labels)
     torch.testing.assert_close(uniform, plain)
 
 
@@ -46,25 +47,27 @@ def test_zero_synthetic_weight_ignores_synthetic_samples():
     logits, labels = torch.randn(10, 3), torch.randint(0, 3, (10,))
     is_synthetic = torch.tensor([False, True] * 5)
     real_only = torch.nn.functional.cross_entropy(logits[~is_synthetic], labels[~is_synthetic])
-    model = ImageClassifier(1, 3, synthetic_weight=0.0)
-    torch.testing.assert_close(model.loss(logits, labels, is_synthetic), real_only)
-    full = ImageClassifier(1, 3, synthetic_weight=1.0).loss(logits, labels, is_synthetic)
+    loss = ClassifierLoss(synthetic_weight=0.0)
+    torch.testing.assert_close(loss(logits, labels, is_synthetic), real_only)
+    full = ClassifierLoss(synthetic_weight=1.0)(logits, labels, is_synthetic)
     torch.testing.assert_close(full, torch.nn.functional.cross_entropy(logits, labels))
-    half = ImageClassifier(1, 3, synthetic_weight=0.5).loss(logits, labels, is_synthetic)
+    half = ClassifierLoss(synthetic_weight=0.5)(logits, labels, is_synthetic)
     assert not torch.isclose(half, full) and not torch.isclose(half, real_only)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"class_weights": [1.0, 2.0]}, "class_weights has 2 entries but there are 3 classes"),
-        ({"synthetic_weight": -1.0}, "synthetic_weight must be >= 0"),
-        ({"width": 0}, "width >= 1"),
+        ({"loss": ClassifierLoss(class_weights=[1.0, 2.0])}, "class_weights has 2 entries but there are 3 classes"),
+        ({"width": 0}, "width=0: must be >= 1"),
+        ({"lr": float("nan")}, "lr=nan: must be > 0"),
     ],
 )
 def test_bad_arguments(kwargs, match):
     with pytest.raises(GanaugError, match=match):
         ImageClassifier(1, 3, **kwargs)
+    with pytest.raises(GanaugError, match="synthetic_weight=-1.0: must be >= 0"):
+        ClassifierLoss(synthetic_weight=-1.0)
 
 
 def test_learns_toy_data_and_logs_validation():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import make_toy_dataset
+from helpers.data import make_toy_dataset
 
 from ganaug.data.imbalance import (
     class_counts,

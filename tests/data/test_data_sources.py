@@ -76,8 +76,8 @@ def test_load_digits() -> None:
 @pytest.mark.parametrize(
     ("val", "test", "message"),
     [
-        (0.0, 0.2, "data.val_fraction=0.0: must lie strictly between 0 and 1"),
-        (0.1, 1.5, "data.test_fraction=1.5: must lie strictly between 0 and 1"),
+        (0.0, 0.2, "val_fraction=0.0: must lie strictly between 0 and 1"),
+        (0.1, 1.5, "test_fraction=1.5: must lie strictly between 0 and 1"),
         (0.5, 0.5, "leave no training data; make their sum less than 1"),
     ],
 )
@@ -140,7 +140,7 @@ def test_mnist_reference_t10k(mnist_dir: Path) -> None:
 
 
 def test_mnist_bad_inputs(tmp_path: Path) -> None:
-    with pytest.raises(GanaugError, match="data.root=.*missing: folder not found; pass an existing folder"):
+    with pytest.raises(GanaugError, match="root=.*missing: folder not found; pass an existing folder"):
         load_mnist(str(tmp_path / "missing"))
     with pytest.raises(GanaugError, match="no MNIST IDX files found; the folder needs train-images-idx3"):
         load_mnist(str(tmp_path))
@@ -264,7 +264,7 @@ def test_npz_bad_layouts(tmp_path: Path, arrays: dict, message: str) -> None:
 
 
 def test_npz_bad_files(tmp_path: Path) -> None:
-    with pytest.raises(GanaugError, match="data.path=.*nope.npz: file not found; pass an existing file"):
+    with pytest.raises(GanaugError, match="path=.*nope.npz: file not found; pass an existing file"):
         load_npz(str(tmp_path / "nope.npz"))
     (tmp_path / "text.npz").write_text("hello, not numpy")
     with pytest.raises(GanaugError, match="not a readable .npz archive"):
@@ -322,7 +322,7 @@ def test_image_folder_colour_detected_and_forced_gray(tmp_path: Path) -> None:
 def test_image_folder_mixed_sizes(tmp_path: Path) -> None:
     save_images(tmp_path / "a", 5, size=(6, 6))
     save_images(tmp_path / "b", 5, size=(9, 7))
-    with pytest.raises(GanaugError, match="images differ in size .* resize them all with data.image_size=N"):
+    with pytest.raises(GanaugError, match="images differ in size .* resize them all with image_size=N"):
         load_image_folder(str(tmp_path))
     splits = load_image_folder(str(tmp_path), image_size=4, val_fraction=0.2, test_fraction=0.2)
     assert splits.train.image_shape == (1, 4, 4)
@@ -330,7 +330,7 @@ def test_image_folder_mixed_sizes(tmp_path: Path) -> None:
 
 
 def test_image_folder_bad_inputs(tmp_path: Path) -> None:
-    with pytest.raises(GanaugError, match="data.root=.*nope: folder not found"):
+    with pytest.raises(GanaugError, match="root=.*nope: folder not found"):
         load_image_folder(str(tmp_path / "nope"))
     with pytest.raises(GanaugError, match="no class subfolders with images"):
         load_image_folder(str(tmp_path))
@@ -339,9 +339,9 @@ def test_image_folder_bad_inputs(tmp_path: Path) -> None:
         load_image_folder(str(tmp_path))
     (tmp_path / "empty").rmdir()
     save_images(tmp_path / "ok", 3)
-    with pytest.raises(GanaugError, match="data.channels=2: must be 1 .* or null"):
+    with pytest.raises(GanaugError, match="channels=2: unknown channel count; pick one of None, 1, 3"):
         load_image_folder(str(tmp_path), channels=2)
-    with pytest.raises(GanaugError, match="data.image_size=0: must be a positive"):
+    with pytest.raises(GanaugError, match=r"image_size=0: must be >= 1 \(or null\)"):
         load_image_folder(str(tmp_path), image_size=0)
     (tmp_path / "ok" / "broken.png").write_bytes(b"\x89PNG not really")
     with pytest.raises(GanaugError, match="broken.png: cannot read this image .* fix or remove the file"):
@@ -392,11 +392,11 @@ def test_torchvision_cifar10_conversion(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_torchvision_bad_inputs(tmp_path: Path) -> None:
-    with pytest.raises(GanaugError, match="data.name=SVHN: unknown torchvision dataset; pick one of MNIST"):
+    with pytest.raises(GanaugError, match="name='SVHN': unknown torchvision dataset; pick one of MNIST"):
         load_torchvision("SVHN", str(tmp_path))
-    with pytest.raises(GanaugError, match="data.root=.*nope: folder not found"):
+    with pytest.raises(GanaugError, match="root=.*nope: folder not found"):
         load_torchvision("MNIST", str(tmp_path / "nope"))
-    with pytest.raises(GanaugError, match="FashionMNIST not usable there .* set data.download=true"):
+    with pytest.raises(GanaugError, match="FashionMNIST not usable there .* set download=True"):
         load_torchvision("FashionMNIST", str(tmp_path))
 
 

@@ -68,7 +68,7 @@ def test_bad_decay_raises() -> None:
 
 @pytest.fixture(scope="module")
 def trained() -> ConditionalGAN:
-    from conftest import make_toy_dataset
+    from helpers.data import make_toy_dataset
 
     logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
     return train_gan(

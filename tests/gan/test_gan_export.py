@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_toy_dataset
+from helpers.data import make_toy_dataset
 from safetensors.torch import save_file
 
 from ganaug.data.dataset import ImageDataset

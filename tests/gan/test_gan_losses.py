@@ -110,5 +110,5 @@ def test_feature_matching_pulls_the_generator_towards_real_features() -> None:
         fm.backward()
         opt.step()
     assert fm.item() < first
-    with pytest.raises(GanaugError, match="feature_matching weight must be >= 0"):
+    with pytest.raises(GanaugError, match="feature_matching=-1.0: must be >= 0"):
         ConditionalGAN((1, 8, 8), 3, [0], feature_matching=-1.0, **TINY)

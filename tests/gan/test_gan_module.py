@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import make_toy_dataset
+from helpers.data import make_toy_dataset
 from PIL import Image
 from pytorch_lightning.loggers import TensorBoardLogger
 from torch.utils.data import RandomSampler, WeightedRandomSampler
@@ -54,8 +54,10 @@ def test_module_saves_hyperparameters_and_validates() -> None:
         ConditionalGAN((1, 8, 8), 3, [], **TINY)
     with pytest.raises(GanaugError, match="d_steps"):
         ConditionalGAN((1, 8, 8), 3, [0], d_steps=0, **TINY)
-    with pytest.raises(GanaugError, match="learning rates"):
+    with pytest.raises(GanaugError, match="lr_g=0.0: must be > 0"):
         ConditionalGAN((1, 8, 8), 3, [0], lr_g=0.0, **TINY)
+    with pytest.raises(GanaugError, match="lr_d=nan: must be > 0"):
+        ConditionalGAN((1, 8, 8), 3, [0], lr_d=float("nan"), **TINY)
     with pytest.raises(GanaugError, match="known losses"):
         ConditionalGAN((1, 8, 8), 3, [0], loss="nope", **TINY)
 
@@ -113,10 +115,10 @@ def test_train_gan_on_fewer_images_than_a_batch() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"steps": 0}, "steps and batch_size"),
-        ({"steps": 2, "batch_size": 0}, "steps and batch_size"),
-        ({"steps": 2, "class_balance": "full"}, "choose one of sqrt, none"),
-        ({"steps": 2, "trainer_kwargs": {"max_steps": 5}}, r"\['max_steps'\].*gan.steps=N"),
+        ({"steps": 0}, "steps=0: must be >= 1"),
+        ({"steps": 2, "batch_size": 0}, "batch_size=0: must be >= 1"),
+        ({"steps": 2, "class_balance": "full"}, "pick one of sqrt, none"),
+        ({"steps": 2, "trainer_kwargs": {"max_steps": 5}}, r"\['max_steps'\].*steps=N"),
         ({"steps": 2, "trained_classes": [0, 1]}, r"classes \[2\] not in trained_classes"),
     ],
 )
@@ -138,7 +140,7 @@ def test_gan_training_set_selects_classes(toy_dataset: ImageDataset) -> None:
     assert classes == [0, 1, 2] and len(data) == len(toy_dataset)
     gap = make_toy_dataset([5, 0, 4])
     assert gan_training_set(gap, [2], condition_on="all")[1] == [0, 2]
-    with pytest.raises(GanaugError, match="condition_on 'some'"):
+    with pytest.raises(GanaugError, match="condition_on='some': unknown condition_on"):
         gan_training_set(toy_dataset, [2], condition_on="some")
     with pytest.raises(GanaugError, match="no minority classes"):
         gan_training_set(toy_dataset, [])

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import make_toy_dataset
-from quality_toys import heldout_set, toy_extractor, train_set
+from helpers.data import make_toy_dataset
+from helpers.quality import heldout_set, toy_extractor, train_set
 
 from ganaug.errors import GanaugError
 from ganaug.quality.cas import bank_dataset, classification_accuracy_score, epochs_for_steps
@@ -63,7 +63,7 @@ def test_cas_bad_inputs_raise(tmp_path):
         classification_accuracy_score(bank, make_toy_dataset([5, 5]), **FAST)
     with pytest.raises(GanaugError, match="no images of the bank's classes"):
         classification_accuracy_score(bank, make_toy_dataset([5, 0, 0]), **FAST)
-    with pytest.raises(GanaugError, match="CAS steps=0"):
+    with pytest.raises(GanaugError, match="steps=0: must be >= 1"):
         classification_accuracy_score(bank, make_toy_dataset([5, 5, 5]), **{**FAST, "steps": 0})
 
 

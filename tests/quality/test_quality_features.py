@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from quality_toys import heldout_set, toy_extractor, train_set
+from helpers.quality import heldout_set, toy_extractor, train_set
 from torchmetrics.image.fid import FrechetInceptionDistance
 
 from ganaug.errors import GanaugError

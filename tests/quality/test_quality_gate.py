@@ -7,8 +7,8 @@ import logging
 import numpy as np
 import pytest
 import torch
-from conftest import make_toy_dataset
-from quality_toys import heldout_set, toy_extractor, train_set
+from helpers.data import make_toy_dataset
+from helpers.quality import heldout_set, toy_extractor, train_set
 
 from ganaug.errors import GanaugError
 from ganaug.quality.gate import gate_bank, gate_samples, generate_gated

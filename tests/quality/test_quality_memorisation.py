@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import make_toy_dataset
-from quality_toys import heldout_set, train_set
+from helpers.data import make_toy_dataset
+from helpers.quality import heldout_set, train_set
 
 from ganaug.errors import GanaugError
 from ganaug.quality.memorisation import memorisation, near_copy_threshold, pixel_distance_to_train

@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.sweeps import row, write_artifacts, write_job, write_sweep
 from PIL import Image
-from report_fixtures import row, write_artifacts, write_job, write_sweep
 
-from ganaug.apps.report import main
-from ganaug.apps.summarize import main as summarize_main
+from ganaug.cli.report import main
+from ganaug.cli.summarize import main as summarize_main
 from ganaug.errors import GanaugError
 from ganaug.report.build import build_report
 from ganaug.report.runs import group_jobs, load_jobs

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from report_fixtures import row
+from helpers.sweeps import row
 
-from ganaug.apps.summarize import summarize, summary_table
+from ganaug.classify.summary import summarize
 from ganaug.report.build import quality_metrics, rarest_classes
 from ganaug.report.compare import compare, upper_bound
 from ganaug.report.runs import Job
+from ganaug.report.table import summary_table
 
 
 def _summary(values: dict[str, list[float]]) -> list[dict]:

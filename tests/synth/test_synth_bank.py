@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from synth_fakes import FakeSampler
+from helpers.fakes import FakeSampler
 
 from ganaug.errors import GanaugError
 from ganaug.synth.bank import SyntheticBank

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import pytorch_lightning as pl
 import torch
-from conftest import make_toy_dataset
-from synth_fakes import tagged_bank
+from helpers.data import make_toy_dataset
+from helpers.fakes import tagged_bank
 from torch.utils.data import DataLoader, RandomSampler, WeightedRandomSampler
 from torch.utils.data.dataloader import default_collate
 

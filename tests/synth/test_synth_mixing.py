@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import make_toy_dataset
+from helpers.data import make_toy_dataset
+from helpers.fakes import tagged_bank
 from PIL import Image
-from synth_fakes import tagged_bank
 from torch.utils.data import Dataset, Subset
 from torchvision.transforms import v2
 
@@ -320,7 +320,7 @@ def test_mixing_weights_keep_class_sizes_when_not_balanced() -> None:
 
 @pytest.mark.parametrize("share", [0.0, -0.1, 1.5])
 def test_mixing_weights_refuse_a_share_outside_zero_one(share: float) -> None:
-    with pytest.raises(GanaugError, match=f"synthetic_share={share} must lie in"):
+    with pytest.raises(GanaugError, match=f"synthetic_share={share}: must lie in"):
         mixing_weights(torch.tensor([0, 1]), 2, torch.tensor([False, True]), synthetic_share=share)
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers.fakes import tagged_bank
 from PIL import Image
-from synth_fakes import tagged_bank
 from torchvision.datasets import VisionDataset
 from torchvision.transforms import v2
 

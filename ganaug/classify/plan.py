@@ -1,0 +1,121 @@
+"""What one strategy trains on: the training set, its sampler and its loss, composed from the strategy's parts.
+
+Every strategy's epoch is len(train) samples, so all train the same number of steps and differ only in what
+they see (as the MNIST-LT protocol compares them): the synthetic strategies draw that many from the larger
+mixed set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import torch
+from torch.utils.data import Dataset, RandomSampler, Sampler, WeightedRandomSampler
+
+from ganaug.classify.losses import ClassifierLoss
+from ganaug.classify.parts import IMAGE, LOSS, ImagePart, LossPart, Strategy, parse_strategy
+from ganaug.data.dataset import ImageDataset
+from ganaug.errors import GanaugError
+from ganaug.synth.bank import SyntheticBank
+from ganaug.synth.mixing import MixedDataset, balanced_sampler
+
+
+@dataclass
+class TrainingPlan:
+    """What one strategy trains on: the dataset, its sampler (None = plain shuffle) and the loss."""
+
+    dataset: Dataset
+    sampler: Sampler | None
+    loss: ClassifierLoss
+
+    @property
+    def class_weights(self) -> list[float] | None:
+        """The loss's class weights (None: every class weighs the same)."""
+        weights = self.loss.class_weights
+        return None if weights is None else weights.tolist()
+
+
+def _bank(strategy: Strategy, bank: SyntheticBank | None) -> SyntheticBank:
+    """The bank a synthetic strategy needs (MixedDataset checks that it matches the training data)."""
+    if bank is None:
+        raise GanaugError(
+            f"strategy '{strategy.name}' needs a synthetic bank; pass bank=SyntheticBank.load(DIR) "
+            "(generate one with the bank stage) or pick a strategy without 'gan'"
+        )
+    return bank
+
+
+def _dataset(
+    strategy: Strategy,
+    train: ImageDataset,
+    bank: SyntheticBank | None,
+    synthetic_counts: Mapping[int, int] | None,
+    transform: Callable | None,
+    seed: int,
+) -> Dataset:
+    if strategy.synthetic:
+        bank = _bank(strategy, bank)
+        return MixedDataset(train, bank, synthetic_counts, transform=transform, seed=seed, return_source=True)
+    if transform is not None:
+        return MixedDataset(train, transform=transform, seed=seed)
+    return train
+
+
+def _sampler(strategy: Strategy, dataset: Dataset, train: ImageDataset, seed: int, share: float) -> Sampler | None:
+    """Balanced or plain draws of len(train) samples; synthetic samples take at most `share` of their class's."""
+    k = train.num_classes
+    if not strategy.synthetic:
+        return balanced_sampler(train.labels, k, seed) if strategy.balanced else None
+    assert isinstance(dataset, MixedDataset)
+    if not strategy.balanced and share == 1.0:
+        return RandomSampler(dataset, num_samples=len(train), generator=torch.Generator().manual_seed(seed))
+    return balanced_sampler(
+        dataset.labels, k, seed, len(train), dataset.is_synthetic, synthetic_share=share, balanced=strategy.balanced
+    )
+
+
+def epoch_counts(dataset: Dataset, sampler: Sampler | None, num_classes: int) -> list[float]:
+    """Expected samples of each class in one epoch: what a loss that corrects the imbalance corrects for."""
+    labels = torch.as_tensor(dataset.labels, dtype=torch.int64)
+    if isinstance(sampler, WeightedRandomSampler):
+        share = sampler.weights.double() / sampler.weights.double().sum()
+        per_class = torch.zeros(num_classes, dtype=torch.float64).index_add_(0, labels, share)
+        return (per_class * sampler.num_samples).tolist()
+    counts = torch.bincount(labels, minlength=num_classes).double()
+    drawn = len(sampler) if isinstance(sampler, RandomSampler) else len(labels)
+    return (counts * drawn / max(len(labels), 1)).tolist()
+
+
+def plan_training(
+    strategy: str | Strategy,
+    train: ImageDataset,
+    *,
+    bank: SyntheticBank | None = None,
+    synthetic_counts: Mapping[int, int] | None = None,
+    classical: Callable | None = None,
+    seed: int = 0,
+    synthetic_share: float = 1.0,
+    synthetic_weight: float = 1.0,
+) -> TrainingPlan:
+    """The training data, sampler and loss of `strategy` (a name such as `gan+classical`) on `train`.
+
+    `classical` is the image part's transform (default: `classical_transform`), used as a copy reseeded
+    with `seed` (see `classical.seeded`) so a run never depends on earlier runs that shared the object.
+    `bank` and `synthetic_counts` (default: the whole bank) feed the synthetic strategies, which yield
+    `(image, label, is_synthetic)` so the loss can weigh synthetic samples (`synthetic_weight`).
+    `synthetic_share` below 1 caps the share of a class's draws that synthetic samples take (see
+    `mixing_weights`); plain sampling then draws with replacement, each class as often as its size.
+    """
+    parsed = parse_strategy(strategy)
+    if len(train) == 0:
+        raise GanaugError("the training split is empty; use a dataset with training images")
+    image = parsed.part(IMAGE)
+    transform = image.transform(train.image_shape, seed, classical) if isinstance(image, ImagePart) else None
+    dataset = _dataset(parsed, train, bank, synthetic_counts, transform, seed)
+    sampler = _sampler(parsed, dataset, train, seed, synthetic_share)
+    loss = ClassifierLoss(synthetic_weight=synthetic_weight)
+    part = parsed.part(LOSS)
+    if isinstance(part, LossPart):
+        part.configure(loss, epoch_counts(dataset, sampler, train.num_classes))
+    return TrainingPlan(dataset, sampler, loss)

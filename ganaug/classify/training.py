@@ -1,0 +1,126 @@
+"""One seeded train-and-evaluate run of a classifier under a strategy, with a real Lightning Trainer.
+
+Every strategy trains the same classifier; they differ only in what the training loader serves (real
+images, resampled, transformed, mixed with a synthetic bank) and in the loss (see `plan`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader
+
+from ganaug.classify.metrics import evaluate
+from ganaug.classify.model import ImageClassifier
+from ganaug.classify.parts import Strategy, parse_strategy
+from ganaug.classify.plan import plan_training
+from ganaug.classify.results import MetricsRow
+from ganaug.data.dataset import DatasetSplits
+from ganaug.errors import at_least, checked
+from ganaug.lightning import build_trainer
+from ganaug.synth.bank import SyntheticBank
+
+EVAL_BATCH = 512
+
+
+@contextlib.contextmanager
+def _torch_flags_restored() -> Iterator[None]:
+    """Restore the global determinism flags a `deterministic=True` Trainer sets, for the code after it."""
+    saved = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.backends.cudnn.deterministic,
+        torch.backends.cudnn.benchmark,
+    )
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved[2], saved[3]
+
+
+def fit(
+    model: pl.LightningModule,
+    loader: DataLoader,
+    val_loader: DataLoader | None = None,
+    *,
+    epochs: int,
+    trainer_kwargs: Mapping[str, Any] | None = None,
+    deterministic: bool = True,
+) -> float:
+    """Fit `model` for `epochs` with a quiet Trainer (`trainer_kwargs` on top); return the fit's seconds.
+
+    With `deterministic`, the Trainer makes torch's algorithms deterministic for the fit only.
+    """
+    defaults: dict[str, Any] = {"max_epochs": epochs, "log_every_n_steps": max(1, min(50, len(loader)))}
+    if deterministic:
+        defaults["deterministic"] = True
+    with _torch_flags_restored():
+        trainer = build_trainer(trainer_kwargs, **defaults)
+        start = time.perf_counter()
+        trainer.fit(model, loader, val_loader)
+        return time.perf_counter() - start
+
+
+@checked(epochs=at_least(1), batch_size=at_least(1), num_workers=at_least(0))
+def train_and_evaluate(
+    strategy: str | Strategy,
+    splits: DatasetSplits,
+    *,
+    bank: SyntheticBank | None = None,
+    synthetic_counts: Mapping[int, int] | None = None,
+    classical: Callable | None = None,
+    seed: int = 0,
+    synthetic_share: float = 1.0,
+    synthetic_weight: float = 1.0,
+    epochs: int = 30,
+    batch_size: int = 128,
+    model: Callable[..., pl.LightningModule] = ImageClassifier,
+    model_kwargs: Mapping[str, Any] | None = None,
+    trainer_kwargs: Mapping[str, Any] | None = None,
+    num_workers: int = 0,
+) -> MetricsRow:
+    """Train a classifier with `strategy` on splits.train and score it on splits.test.
+
+    Seeded with `pl.seed_everything(seed)` and a deterministic Trainer, so the same seed gives the same
+    metrics on CPU. Validation (val_loss, val_balanced_accuracy) is logged on splits.val each epoch.
+    `model(in_channels=, num_classes=, loss=, **model_kwargs)` builds the classifier (default the reference
+    `ImageClassifier`); `trainer_kwargs` go to the Trainer over the quiet defaults.
+    """
+    parsed = parse_strategy(strategy)
+    pl.seed_everything(seed, verbose=False)
+    train = splits.train
+    plan = plan_training(
+        parsed,
+        train,
+        bank=bank,
+        synthetic_counts=synthetic_counts,
+        classical=classical,
+        seed=seed,
+        synthetic_share=synthetic_share,
+        synthetic_weight=synthetic_weight,
+    )
+    net = model(in_channels=train.image_shape[0], num_classes=train.num_classes, loss=plan.loss, **(model_kwargs or {}))
+    loader = DataLoader(
+        plan.dataset, batch_size=batch_size, shuffle=plan.sampler is None, sampler=plan.sampler, num_workers=num_workers
+    )
+    val_loader = DataLoader(splits.val, batch_size=EVAL_BATCH, num_workers=num_workers) if len(splits.val) else None
+    fit_seconds = fit(net, loader, val_loader, epochs=epochs, trainer_kwargs=trainer_kwargs)
+    num_classes, train_counts = train.num_classes, train.counts()
+    metrics = evaluate(net, splits.test, num_classes, train_counts)
+    val = evaluate(net, splits.val, num_classes, train_counts)["balanced_accuracy"] if len(splits.val) else None
+    is_synthetic = getattr(plan.dataset, "is_synthetic", None)
+    return {
+        "strategy": parsed.name,
+        "seed": seed,
+        **metrics,
+        "val_balanced_accuracy": val,
+        "train_size": len(plan.dataset),
+        "synthetic_size": 0 if is_synthetic is None else int(is_synthetic.sum()),
+        "fit_seconds": round(fit_seconds, 3),
+    }

@@ -1,0 +1,1 @@
+"""The command line: thin Hydra and argparse entry points over the flow and the report, and the config."""

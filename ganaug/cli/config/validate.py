@@ -1,0 +1,90 @@
+"""Checking a composed config before anything runs, against the constraints the library declares.
+
+Each rule lives once, next to the parameter it constrains (`ganaug.errors.checked`); this module only
+says which config key feeds which parameter, checks the values there, and names the key in the error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from hydra.utils import get_object
+from omegaconf import DictConfig, OmegaConf
+
+from ganaug.auto.search import AUTO, AutoSettings
+from ganaug.classify.classical import classical_transform
+from ganaug.classify.losses import ClassifierLoss
+from ganaug.classify.parts import parse_strategy
+from ganaug.classify.training import train_and_evaluate
+from ganaug.data.imbalance import make_imbalanced, select_minority, synthetic_targets
+from ganaug.errors import GanaugError, check_arguments
+from ganaug.flow.settings import TRAINING_KEYS, section
+from ganaug.gan.monitor import TrainingMonitor
+from ganaug.gan.training import gan_training_set, train_gan
+from ganaug.quality.cas import classification_accuracy_score
+from ganaug.quality.features import train_feature_extractor
+from ganaug.quality.gate import generate_gated
+from ganaug.quality.report import quality_report
+from ganaug.synth.mixing import mixing_weights
+
+
+def check_keys(target: Callable, cfg: DictConfig, keys: Mapping[str, str]) -> None:
+    """Check the config values at `keys` (parameter name -> config key) against `target`'s constraints."""
+    values = {param: OmegaConf.select(cfg, key) for param, key in keys.items()}
+    values = {p: OmegaConf.to_container(v) if OmegaConf.is_config(v) else v for p, v in values.items()}
+    try:
+        check_arguments(target, values)
+    except GanaugError as exc:
+        raise exc.renamed(keys) from None
+
+
+def keys_in(prefix: str, names: Iterable[str]) -> dict[str, str]:
+    """{name: prefix.name} for parameters whose config keys sit in one section."""
+    return {name: f"{prefix}.{name}" for name in names}
+
+
+def _check_target(cfg: DictConfig, key: str, skip: Iterable[str] = ()) -> None:
+    """A `_target_` section's values against the constraints of the function or class it names."""
+    node = OmegaConf.select(cfg, key)
+    names = [k for k in node if k != "_target_" and k not in set(skip)]
+    check_keys(get_object(node._target_), cfg, keys_in(key, names))
+
+
+def _check_strategies(cfg: DictConfig) -> None:
+    strategies = list(cfg.augment.strategies)
+    if not strategies:
+        raise GanaugError("augment.strategies is empty; name at least one strategy (or use augment=all)")
+    for strategy in strategies:
+        if strategy == AUTO:
+            continue
+        try:
+            parse_strategy(strategy)
+        except GanaugError as exc:
+            raise GanaugError(f"augment.strategies: {exc}") from None
+    if AUTO in strategies:
+        try:
+            AutoSettings.from_mapping(section(cfg, "augment.auto"))
+        except GanaugError as exc:
+            raise exc.renamed(keys_in("augment.auto", cfg.augment.auto)) from None
+
+
+def validate(cfg: DictConfig) -> None:
+    """Raise GanaugError naming the first config value that cannot work, and what to use instead."""
+    _check_strategies(cfg)
+    _check_target(cfg, "data")
+    check_keys(make_imbalanced, cfg, keys_in("imbalance", ("ratio", "profile", "seed", "step_fraction")))
+    check_keys(select_minority, cfg, keys_in("imbalance.minority", ("threshold",)))
+    check_keys(synthetic_targets, cfg, keys_in("imbalance.target", ("mode", "fill_fraction", "ratio")))
+    check_keys(gan_training_set, cfg, keys_in("gan", ("condition_on",)))
+    check_keys(train_gan, cfg, keys_in("gan", ("steps", "batch_size", "seed", "class_balance", "sample_every_n_steps")))
+    _check_target(cfg, "gan.module", skip=("monitor",))
+    check_keys(TrainingMonitor, cfg, keys_in("gan.module.monitor", cfg.gan.module.monitor))
+    check_keys(generate_gated, cfg, keys_in("gan.gate", ("min_confidence", "quantile", "max_rounds")))
+    check_keys(quality_report, cfg, keys_in("quality", ("k", "max_per_class")))
+    check_keys(classification_accuracy_score, cfg, {"steps": "quality.cas_steps"})
+    check_keys(train_feature_extractor, cfg, keys_in("quality.extractor", ("epochs", "width", "seed")))
+    _check_target(cfg, "classifier", skip=TRAINING_KEYS)
+    check_keys(train_and_evaluate, cfg, keys_in("classifier", TRAINING_KEYS))
+    check_keys(ClassifierLoss, cfg, {"synthetic_weight": "augment.synthetic_weight"})
+    check_keys(mixing_weights, cfg, {"synthetic_share": "augment.synthetic_share"})
+    check_keys(classical_transform, cfg, keys_in("augment.classical", ("max_shift", "max_rotation")))

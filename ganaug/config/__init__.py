@@ -1,8 +1,0 @@
-"""Configuration: schemas for every group, the config folder's location, and validation."""
-
-from ganaug.config.location import config_dir
-from ganaug.config.schema import register_schemas
-
-register_schemas()
-
-__all__ = ["config_dir", "register_schemas"]

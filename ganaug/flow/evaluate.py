@@ -1,0 +1,83 @@
+"""Training the classifier under every configured strategy and scoring it on the test split; `auto` too."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from ganaug.auto.search import AUTO, AutoResult, AutoSettings, GatedBanks, auto_search, fit_choice
+from ganaug.classify.parts import is_synthetic
+from ganaug.classify.results import MetricsRow
+from ganaug.classify.training import train_and_evaluate
+from ganaug.flow.context import Flow
+from ganaug.flow.settings import ClassifierRecipe, classifier_recipe, section
+from ganaug.quality.gate import own_class_confidence
+
+log = logging.getLogger("ganaug")
+
+
+@dataclass
+class AutoOutcome:
+    """The `auto` strategy's search, the final training's seconds (its cost is measured against them) and
+    the decision's record (`auto.json`)."""
+
+    result: AutoResult
+    final_fit_seconds: float
+    record: dict
+
+
+@dataclass
+class Evaluation:
+    """The metrics rows of a run, and the `auto` strategy's outcome when it ran."""
+
+    rows: list[MetricsRow] = field(default_factory=list)
+    auto: AutoOutcome | None = None
+
+
+def run_auto(flow: Flow, recipe: ClassifierRecipe, targets: dict[int, int]) -> tuple[MetricsRow, AutoOutcome]:
+    """Decide on held-back data (the validation split or folds), train the choice on the whole training split."""
+    cfg, prepared, bank = flow.cfg, flow.prepared, flow.bank
+    settings = AutoSettings.from_mapping(section(cfg, "augment.auto"), seed=cfg.seed)
+    confidences = None
+    if settings.min_confidences:
+        confidences = own_class_confidence(bank.images, bank.labels, flow.extractor)
+    banks = GatedBanks(bank, confidences)
+    kwargs = recipe.kwargs()
+    epochs = kwargs.pop("epochs")
+    result = auto_search(
+        prepared.splits.train, banks, targets, settings=settings, val=prepared.splits.val, epochs=epochs,
+        progress=log.info, **kwargs,
+    )  # fmt: skip
+    choice = result.decision.chosen_candidate
+    log.info("auto: training the choice '%s' on the whole training split", result.decision.chosen)
+    row = fit_choice(choice, prepared.splits, banks, epochs=epochs, **kwargs)
+    record = result.to_json(prepared.splits.train.class_names, row["fit_seconds"])
+    outcome = AutoOutcome(result, row["fit_seconds"], record)
+    summary = {k: record[k] for k in ("chosen", "reference", "improved", "decision_seconds")}
+    return {**row, "strategy": AUTO, "auto": {**summary, "settings": choice.to_json()}}, outcome
+
+
+def evaluate(flow: Flow) -> Evaluation:
+    """Train the classifier under every configured strategy and measure it on the test split."""
+    cfg, prepared = flow.cfg, flow.prepared
+    recipe = classifier_recipe(cfg, prepared.splits.train.image_shape)
+    bank = flow.bank if flow.needs_gan else None
+    # the quality gate may leave a class short of its target: use what the bank holds
+    held = bank.counts() if bank is not None else []
+    synthetic_counts = {c: min(n, held[c]) for c, n in prepared.targets.items()} if bank is not None else None
+    out = Evaluation()
+    for strategy in cfg.augment.strategies:
+        log.info("strategy %s, seed %d: training the classifier", strategy, cfg.seed)
+        if strategy == AUTO:
+            row, out.auto = run_auto(flow, recipe, synthetic_counts or {})
+        else:
+            synthetic = is_synthetic(strategy)
+            row = train_and_evaluate(
+                strategy,
+                prepared.splits,
+                bank=bank if synthetic else None,
+                synthetic_counts=synthetic_counts if synthetic else None,
+                **recipe.kwargs(),
+            )
+        out.rows.append(row)
+    return out

@@ -1,0 +1,80 @@
+"""Turning config sections into the objects and arguments the library takes, with `hydra.utils.instantiate`.
+
+`classifier`, `gan.module` and `trainer` are `_target_` configs: the classifier and the GAN module are
+built as partials (the data's shape and classes are added when they are built), the Trainer's arguments
+are instantiated (callback and logger objects included) and given to each fit ganaug runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytorch_lightning as pl
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from ganaug.classify.classical import classical_transform
+
+# Keys of the classifier group that set its training, not its constructor.
+TRAINING_KEYS = ("epochs", "batch_size")
+
+
+def section(cfg: DictConfig, key: str) -> Any:
+    """A config section as plain, resolved Python values."""
+    return OmegaConf.to_container(OmegaConf.select(cfg, key), resolve=True)
+
+
+def trainer_kwargs(cfg: DictConfig) -> dict[str, Any]:
+    """The `trainer` group's arguments of every Lightning Trainer the flow builds (instantiated)."""
+    return dict(instantiate(cfg.trainer, _partial_=True, _convert_="all").keywords)
+
+
+def gan_module(cfg: DictConfig) -> Callable[..., pl.LightningModule]:
+    """The `gan.module` group as a partial of its `_target_` (the ConditionalGAN)."""
+    return instantiate(cfg.gan.module, _partial_=True, _convert_="all")
+
+
+@dataclass(frozen=True)
+class ClassifierRecipe:
+    """What every strategy's classifier training shares: the model, its length and batch, the classical
+    transform, the seed, and how synthetic samples weigh and are drawn (train_and_evaluate's arguments)."""
+
+    model: Callable[..., pl.LightningModule]
+    epochs: int
+    batch_size: int
+    classical: Callable
+    seed: int
+    synthetic_share: float
+    synthetic_weight: float
+    trainer_kwargs: dict[str, Any]
+
+    def kwargs(self) -> dict[str, Any]:
+        """train_and_evaluate's keyword arguments."""
+        return {
+            "model": self.model,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "classical": self.classical,
+            "seed": self.seed,
+            "synthetic_share": self.synthetic_share,
+            "synthetic_weight": self.synthetic_weight,
+            "trainer_kwargs": self.trainer_kwargs,
+        }
+
+
+def classifier_recipe(cfg: DictConfig, image_shape: tuple[int, int, int]) -> ClassifierRecipe:
+    """The recipe of `cfg`'s classifier, augment and trainer groups for images of `image_shape`."""
+    model_cfg = OmegaConf.masked_copy(cfg.classifier, [k for k in cfg.classifier if k not in TRAINING_KEYS])
+    classical = cfg.augment.classical
+    return ClassifierRecipe(
+        model=instantiate(model_cfg, _partial_=True, _convert_="all"),
+        epochs=cfg.classifier.epochs,
+        batch_size=cfg.classifier.batch_size,
+        classical=classical_transform(image_shape, max_shift=classical.max_shift, max_rotation=classical.max_rotation),
+        seed=cfg.seed,
+        synthetic_share=cfg.augment.synthetic_share,
+        synthetic_weight=cfg.augment.synthetic_weight,
+        trainer_kwargs=trainer_kwargs(cfg),
+    )

@@ -1,0 +1,261 @@
+"""The flow's cached stages: the prepared data, the GAN, the feature extractor, the bank, the quality report.
+
+Each declares what its output depends on (see `stage.Stage`); the flow builds one when its key is not in
+the cache yet and reads it back otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from hydra.utils import instantiate
+
+from ganaug.data.dataset import DatasetSplits
+from ganaug.data.imbalance import PROFILES, make_imbalanced, select_minority, synthetic_targets
+from ganaug.fileio import atomic_path, read_json, write_json
+from ganaug.flow.cache import source_fingerprint
+from ganaug.flow.settings import gan_module, section, trainer_kwargs
+from ganaug.flow.stage import Stage
+from ganaug.gan.export import GeneratorArtifact, export_generator
+from ganaug.gan.module import ConditionalGAN
+from ganaug.gan.training import gan_training_set, train_gan, trained_classes
+from ganaug.quality.features import FeatureExtractor, train_feature_extractor
+from ganaug.quality.gate import generate_gated
+from ganaug.quality.report import quality_report
+from ganaug.synth.bank import SyntheticBank
+
+log = logging.getLogger("ganaug")
+
+
+@dataclass
+class Prepared:
+    """The prepared splits, the minority classes, how many synthetic samples each gets, and their folder."""
+
+    splits: DatasetSplits
+    minority: list[int]
+    targets: dict[int, int]
+    directory: Path
+
+
+class DataStage(Stage[Prepared]):
+    """The source's splits, the training split made imbalanced (the minority and targets follow from them)."""
+
+    name = "data"
+
+    def declared_sections(self) -> tuple[str, ...]:
+        """The source, and the imbalance profile with the parameters that profile uses."""
+        profile = self.cfg.imbalance.profile
+        return ("data", "imbalance.profile", *(f"imbalance.{p}" for p in PROFILES.get(profile, ())))
+
+    def describe(self) -> dict[str, Any]:
+        """The declared sections, the source's path made absolute, and the fingerprint of its files."""
+        payload = super().describe()
+        data = payload["config"]["data"]
+        for key in ("root", "path"):
+            if data.get(key):
+                where = Path(data[key]).expanduser().resolve()
+                data[key] = str(where)
+                payload[f"{key}_files"] = source_fingerprint(where)
+        return payload
+
+    def build(self, folder: Path) -> None:
+        splits: DatasetSplits = instantiate(self.cfg.data, _convert_="all")
+        imb = self.cfg.imbalance
+        train = make_imbalanced(splits.train, imb.ratio, imb.profile, seed=imb.seed, step_fraction=imb.step_fraction)
+        DatasetSplits(train, splits.val, splits.test).save(folder)
+
+    def load(self, folder: Path) -> Prepared:
+        splits = DatasetSplits.load(folder)
+        counts, names = splits.train.counts(), splits.class_names
+        minority_cfg = self.cfg.imbalance.minority
+        classes = list(minority_cfg.classes) if minority_cfg.classes is not None else None
+        minority = select_minority(counts, names, classes=classes, threshold=minority_cfg.threshold)
+        target = self.cfg.imbalance.target
+        targets = synthetic_targets(
+            counts,
+            minority,
+            mode=target.mode,
+            fill_fraction=target.fill_fraction,
+            ratio=target.ratio,
+            explicit=dict(target.counts) or None,
+            class_names=names,
+        )
+        log.info("train counts %s; minority classes %s; synthetic per class %s", counts, minority, targets)
+        return Prepared(splits, minority, targets, folder)
+
+
+class GanStage(Stage[Path]):
+    """The trained GAN's folder: the exported generator (`generator/`), sample grids and training curves.
+
+    The monitor's settings (`gan.module.monitor`) watch a run and may stop it, but never shape a generator
+    that finished, so they are left out of the key.
+    """
+
+    name = "gan"
+    sections = (
+        "gan.condition_on",
+        "gan.steps",
+        "gan.batch_size",
+        "gan.seed",
+        "gan.class_balance",
+        "gan.module",
+        "-gan.module.monitor",
+        "trainer.precision",
+    )
+
+    def inputs(self) -> dict[str, Any]:
+        """The prepared data's key and the classes the GAN is conditioned on."""
+        prepared = self.flow.prepared
+        counts = prepared.splits.train.counts()
+        classes = trained_classes(counts, prepared.minority, self.cfg.gan.condition_on)
+        return {"data": self.flow.stage(DataStage).key(), "trained_classes": classes}
+
+    def train(self, directory: Path, callbacks: Sequence[pl.Callback] = ()) -> ConditionalGAN:
+        """Train the GAN `gan` describes on the prepared training split, its sample grids and curves under
+        `directory` (`samples/`, `logs/`); `callbacks` join the Trainer's."""
+        gan = self.cfg.gan
+        prepared = self.flow.prepared
+        dataset, trained = gan_training_set(prepared.splits.train, prepared.minority, condition_on=gan.condition_on)
+        return train_gan(
+            dataset,
+            trained,
+            steps=gan.steps,
+            batch_size=gan.batch_size,
+            seed=gan.seed,
+            class_balance=gan.class_balance,
+            module=gan_module(self.cfg),
+            trainer_kwargs={**trainer_kwargs(self.cfg), "callbacks": list(callbacks)},
+            sample_dir=directory / "samples",
+            log_dir=directory / "logs",
+            sample_every_n_steps=gan.sample_every_n_steps,
+        )
+
+    def build(self, folder: Path) -> None:
+        with atomic_path(folder) as tmp:
+            trained = self.train(tmp)
+            export_generator(trained, tmp / "generator", self.flow.prepared.splits.class_names, config=self.payload())
+
+    def load(self, folder: Path) -> Path:
+        return folder
+
+
+def load_generator(directory: Path, prepared: Prepared) -> GeneratorArtifact:
+    """The generator exported in a GAN folder, checked against the prepared data's shape and classes."""
+    train = prepared.splits.train
+    return GeneratorArtifact.load(
+        directory / "generator", expect_image_shape=train.image_shape, expect_class_names=train.class_names
+    )
+
+
+class ExtractorStage(Stage[FeatureExtractor]):
+    """The domain classifier (trained on the real training split) that the gate and quality metrics use."""
+
+    name = "extractor"
+    sections = ("quality.extractor",)
+
+    def inputs(self) -> dict[str, Any]:
+        """The prepared data's key."""
+        return {"data": self.flow.stage(DataStage).key()}
+
+    def build(self, folder: Path) -> None:
+        settings = section(self.cfg, "quality.extractor")
+        splits = self.flow.prepared.splits
+        train_feature_extractor(
+            splits.train,
+            val=splits.val,
+            seed=settings["seed"],
+            epochs=settings["epochs"],
+            width=settings["width"],
+            trainer_kwargs=trainer_kwargs(self.cfg),
+        ).save(folder)
+
+    def load(self, folder: Path) -> FeatureExtractor:
+        train = self.flow.prepared.splits.train
+        return FeatureExtractor.load(folder, expect_image_shape=train.image_shape, expect_class_names=train.class_names)
+
+
+class BankStage(Stage[SyntheticBank]):
+    """The configured number of images per minority class sampled into a bank on disk.
+
+    With the quality gate on, samples the domain classifier does not recognise as their class, and
+    near-copies of training images, are dropped and replaced; the counts go to the bank's `gate.json`.
+    """
+
+    name = "bank"
+    sections = ("gan.sample_seed", "gan.gate")
+
+    def inputs(self) -> dict[str, Any]:
+        """The GAN's key, the targets, and (gate on) the extractor's key."""
+        gate = self.cfg.gan.gate.enabled
+        return {
+            "gan": self.flow.stage(GanStage).key(),
+            "targets": {str(k): v for k, v in self.flow.prepared.targets.items()},
+            "extractor": self.flow.stage(ExtractorStage).key() if gate else None,
+        }
+
+    def build(self, folder: Path) -> None:
+        prepared = self.flow.prepared
+        artifact = load_generator(self.flow.output(GanStage), prepared)
+        gate = self.cfg.gan.gate
+        seed = self.cfg.gan.sample_seed
+        if not gate.enabled:
+            SyntheticBank.generate(
+                artifact, prepared.targets, folder, seed=seed, progress=self.cfg.trainer.enable_progress_bar,
+                source=self.payload(),
+            )  # fmt: skip
+            return
+        _, report = generate_gated(
+            artifact,
+            prepared.targets,
+            folder,
+            extractor=self.flow.extractor,
+            train=prepared.splits.train,
+            heldout=prepared.splits.val,
+            min_confidence=gate.min_confidence,
+            drop_near_copies=gate.drop_near_copies,
+            quantile=gate.quantile,
+            max_rounds=gate.max_rounds,
+            seed=seed,
+            source=self.payload(),
+        )
+        log.info("quality gate: %s", report["totals"])
+        write_json(folder / "gate.json", report)
+
+    def load(self, folder: Path) -> SyntheticBank:
+        return SyntheticBank.load(folder)
+
+
+class QualityStage(Stage[dict]):
+    """FID/KID, precision/recall/density/coverage, CAS and memorisation of the bank against real test images."""
+
+    name = "quality"
+    sections = ("quality",)
+
+    def inputs(self) -> dict[str, Any]:
+        """The bank's key."""
+        return {"bank": self.flow.stage(BankStage).key()}
+
+    def build(self, folder: Path) -> None:
+        settings = section(self.cfg, "quality")
+        prepared = self.flow.prepared
+        report = quality_report(
+            self.flow.bank,
+            self.flow.extractor,
+            prepared.splits.train,
+            prepared.splits.test,
+            k=settings["k"],
+            max_per_class=settings["max_per_class"],
+            cas=settings["cas"],
+            cas_kwargs={"steps": settings["cas_steps"], "trainer_kwargs": trainer_kwargs(self.cfg)},
+        )
+        with atomic_path(folder) as tmp:
+            tmp.mkdir()
+            write_json(tmp / "quality.json", report)
+
+    def load(self, folder: Path) -> dict:
+        return read_json(folder / "quality.json")
