@@ -1,4 +1,4 @@
-"""How long to train the GAN, chosen on the validation split (BENCHMARK.md: never on the test split).
+"""How long to train the GAN, chosen on the validation split (docs/benchmark.md: never on the test split).
 
     python benchmarks/gan_length.py --data-root ../shared/data/mnist-t10k --steps 2500,5000,7500,10000,15000
     python benchmarks/gan_length.py --steps 300,600,1200 experiment=quick      # on the bundled digits

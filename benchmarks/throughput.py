@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -51,7 +52,10 @@ SECTIONS = ("gan", "generate", "mixing", "memory")
 
 def gan_module_kwargs() -> dict:
     """The GAN module settings of the shipped `gan=dcgan` config (the networks both loops train)."""
-    return OmegaConf.to_container(OmegaConf.load(config_dir() / "gan" / "dcgan.yaml").module)
+    with initialize_config_dir(str(config_dir()), version_base="1.3"):
+        module = OmegaConf.to_container(compose("config", overrides=["gan=dcgan"]).gan.module, resolve=True)
+    module.pop("_target_")
+    return module
 
 
 def random_images(n: int, shape: tuple[int, int, int], seed: int = 0) -> ImageDataset:

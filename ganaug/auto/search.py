@@ -45,6 +45,7 @@ from ganaug.classify.training import train_and_evaluate
 from ganaug.data.dataset import DatasetSplits, ImageDataset
 from ganaug.errors import GanaugError, at_least, between, checked_fields, each, one_of, optional
 from ganaug.synth.bank import SyntheticBank
+from ganaug.synth.mixing import SHARE, SYNTHETIC_SHARE
 
 # The strategy that chooses among the others on held-back training data, then trains one.
 AUTO = "auto"
@@ -64,7 +65,7 @@ class AugmentChoice:
     synthetic_counts: dict[int, int] = field(default_factory=dict)
     min_confidence: float | None = None
     synthetic_weight: float = 1.0
-    synthetic_share: float = 1.0
+    synthetic_share: float = SYNTHETIC_SHARE
 
     def to_json(self) -> dict:
         """A JSON-ready form (class ids as strings, as JSON keys are)."""
@@ -93,7 +94,7 @@ class AutoSettings:
     amounts: tuple[float, ...] = field(default=(0.1, 0.3, 1.0), metadata={"check": each(between(0, 1, low_open=True))})
     min_confidences: tuple[float, ...] = field(default=(0.9,), metadata={"check": each(between(0, 1))})
     synthetic_weights: tuple[float, ...] = field(default=(0.5,), metadata={"check": each(at_least(0))})
-    synthetic_shares: tuple[float, ...] = field(default=(0.25,), metadata={"check": each(between(0, 1, low_open=True))})
+    synthetic_shares: tuple[float, ...] = field(default=(0.25,), metadata={"check": each(SHARE)})
     per_class: bool = True
     holdout: str = field(default="validation", metadata={"check": one_of(HOLDOUTS)})
     validation_runs: int = field(default=2, metadata={"check": at_least(2)})
@@ -288,9 +289,9 @@ class AutoSearch:
     """The staged search of the module docstring: one method per stage, then `result`.
 
     `train_kwargs` go to train_and_evaluate. The gan+classical candidates start from `synthetic_share` (in
-    `train_kwargs`, default 1: the run's `augment.synthetic_share`); stage 3 tries `settings.synthetic_shares`
-    on the best of them. `targets` are the minority classes' full synthetic counts (the bank holds at least
-    these, unless a gate left a class short).
+    `train_kwargs`: the run's `augment.synthetic_share`, default SYNTHETIC_SHARE); stage 3 tries
+    `settings.synthetic_shares` on the best of them. `targets` are the minority classes' full synthetic
+    counts (the bank holds at least these, unless a gate left a class short).
     """
 
     def __init__(
@@ -314,7 +315,7 @@ class AutoSearch:
         self.targets = dict(targets)
         self.epochs = epochs
         kwargs = dict(train_kwargs or {})
-        self.share = kwargs.pop("synthetic_share", 1.0)
+        self.share = kwargs.pop("synthetic_share", SYNTHETIC_SHARE)
         self.holdout = settings.holdout
         if settings.holdout == "validation":
             splits = _validation_runs(train, val, settings.validation_runs)

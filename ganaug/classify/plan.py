@@ -18,7 +18,7 @@ from ganaug.classify.parts import IMAGE, LOSS, ImagePart, LossPart, Strategy, pa
 from ganaug.data.dataset import ImageDataset
 from ganaug.errors import GanaugError
 from ganaug.synth.bank import SyntheticBank
-from ganaug.synth.mixing import MixedDataset, balanced_sampler
+from ganaug.synth.mixing import SYNTHETIC_SHARE, MixedDataset, balanced_sampler
 
 
 @dataclass
@@ -95,7 +95,7 @@ def plan_training(
     synthetic_counts: Mapping[int, int] | None = None,
     classical: Callable | None = None,
     seed: int = 0,
-    synthetic_share: float = 1.0,
+    synthetic_share: float = SYNTHETIC_SHARE,
     synthetic_weight: float = 1.0,
 ) -> TrainingPlan:
     """The training data, sampler and loss of `strategy` (a name such as `gan+classical`) on `train`.

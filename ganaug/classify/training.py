@@ -24,6 +24,7 @@ from ganaug.data.dataset import DatasetSplits
 from ganaug.errors import at_least, checked
 from ganaug.lightning import build_trainer
 from ganaug.synth.bank import SyntheticBank
+from ganaug.synth.mixing import SYNTHETIC_SHARE
 
 EVAL_BATCH = 512
 
@@ -76,7 +77,7 @@ def train_and_evaluate(
     synthetic_counts: Mapping[int, int] | None = None,
     classical: Callable | None = None,
     seed: int = 0,
-    synthetic_share: float = 1.0,
+    synthetic_share: float = SYNTHETIC_SHARE,
     synthetic_weight: float = 1.0,
     epochs: int = 30,
     batch_size: int = 128,

@@ -1,4 +1,4 @@
-"""`python -m ganaug.cli.benchmark`: the MNIST-LT protocol of BENCHMARK.md (or the same on your data)
+"""`python -m ganaug.cli.benchmark`: the MNIST-LT protocol of docs/benchmark.md (or the same on your data)
 as Hydra multiruns, then its report.
 
     python -m ganaug.cli.benchmark --data-root ../shared/data/mnist-t10k      # MNIST-LT, 5 seeds

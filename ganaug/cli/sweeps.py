@@ -69,7 +69,7 @@ def parse_ratios(text: str) -> list[str] | None:
 def seed_list(seeds: int) -> str:
     """The override sweeping the classifier seed over 0..seeds-1."""
     if seeds < 1:
-        raise GanaugError(f"--seeds {seeds}: give at least 1 (BENCHMARK.md asks for 5)")
+        raise GanaugError(f"--seeds {seeds}: give at least 1 (the protocol in docs/benchmark.md asks for 5)")
     return "seed=" + ",".join(str(s) for s in range(seeds))
 
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -74,6 +75,28 @@ class ImageDataset(torch.utils.data.Dataset):
         """A new dataset holding only `indices`, with the same class names."""
         idx = torch.as_tensor(indices, dtype=torch.int64)
         return ImageDataset(self.images[idx], self.labels[idx], list(self.class_names))
+
+
+class DataSpec(NamedTuple):
+    """What makes two things the same data: the class names and the image shape (C, H, W)."""
+
+    class_names: list[str]
+    image_shape: tuple[int, int, int]
+
+
+def spec_of(thing: Any) -> DataSpec:
+    """The DataSpec of anything with `class_names` and `image_shape` (datasets, banks, generators, ...)."""
+    return DataSpec([str(n) for n in thing.class_names], tuple(int(s) for s in thing.image_shape))  # type: ignore[arg-type]
+
+
+def check_same_data(subject: Any, reference: Any, subject_name: str, reference_name: str, fix: str) -> None:
+    """Refuse `subject` unless it has the class names and image shape of `reference` (both DataSpec-like)."""
+    a, b = spec_of(subject), spec_of(reference)
+    if a != b:
+        raise GanaugError(
+            f"{subject_name} has classes {a.class_names} of {a.image_shape} images, but {reference_name} has "
+            f"{b.class_names} of {b.image_shape}; {fix}"
+        )
 
 
 @dataclass

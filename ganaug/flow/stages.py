@@ -146,10 +146,7 @@ class GanStage(Stage[Path]):
 
 def load_generator(directory: Path, prepared: Prepared) -> GeneratorArtifact:
     """The generator exported in a GAN folder, checked against the prepared data's shape and classes."""
-    train = prepared.splits.train
-    return GeneratorArtifact.load(
-        directory / "generator", expect_image_shape=train.image_shape, expect_class_names=train.class_names
-    )
+    return GeneratorArtifact.load(directory / "generator", expect=prepared.splits.train)
 
 
 class ExtractorStage(Stage[FeatureExtractor]):
@@ -175,8 +172,7 @@ class ExtractorStage(Stage[FeatureExtractor]):
         ).save(folder)
 
     def load(self, folder: Path) -> FeatureExtractor:
-        train = self.flow.prepared.splits.train
-        return FeatureExtractor.load(folder, expect_image_shape=train.image_shape, expect_class_names=train.class_names)
+        return FeatureExtractor.load(folder, expect=self.flow.prepared.splits.train)
 
 
 class BankStage(Stage[SyntheticBank]):

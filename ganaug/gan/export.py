@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from ganaug.data.dataset import DataSpec, check_same_data
 from ganaug.errors import GanaugError
 from ganaug.fileio import atomic_path, read_json
 from ganaug.gan.generators import build_generator, sample_uint8
@@ -109,13 +111,12 @@ class GeneratorArtifact:
     def load(
         cls,
         directory: str | Path,
-        expect_image_shape: tuple[int, int, int] | None = None,
-        expect_class_names: list[str] | None = None,
+        expect: Any = None,
     ) -> GeneratorArtifact:
         """Load and check a folder written by export_generator (no pickle anywhere).
 
-        `expect_image_shape` / `expect_class_names` describe the data; a generator made for other data
-        is refused.
+        With `expect` (the data it will sample for: anything with `class_names` and `image_shape`, such as
+        the training split), a generator made for other data is refused.
         """
         d = Path(directory)
         if not d.is_dir():
@@ -123,16 +124,9 @@ class GeneratorArtifact:
         if not (d / WEIGHTS).is_file():
             raise GanaugError(f"{d / WEIGHTS}: file not found; the export is incomplete, {_RETRAIN}")
         meta = _check_meta(read_json(d / META), d / META)
-        shape = tuple(int(s) for s in meta["image_shape"])
-        if expect_image_shape is not None and shape != tuple(int(s) for s in expect_image_shape):
-            want = tuple(int(s) for s in expect_image_shape)
-            what = "channels" if shape[0] != want[0] and shape[1:] == want[1:] else "image shape (C, H, W)"
-            raise GanaugError(f"{d}: generator {what} {shape} differ from the data's {want}; {_RETRAIN}")
-        if expect_class_names is not None and list(meta["class_names"]) != [str(n) for n in expect_class_names]:
-            raise GanaugError(
-                f"{d}: generator classes {meta['class_names']} differ from the data's "
-                f"{[str(n) for n in expect_class_names]}; {_RETRAIN}"
-            )
+        if expect is not None:
+            made_for = DataSpec(meta["class_names"], meta["image_shape"])
+            check_same_data(made_for, expect, f"the generator {d}", "the data", _RETRAIN)
         try:
             net = build_generator(meta["architecture"], **meta["kwargs"])
         except GanaugError as exc:

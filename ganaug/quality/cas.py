@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ganaug.classify.training import train_and_evaluate
-from ganaug.data.dataset import DatasetSplits, ImageDataset
+from ganaug.data.dataset import DatasetSplits, ImageDataset, check_same_data
 from ganaug.errors import GanaugError, at_least, checked
 from ganaug.quality.per_class import bank_classes
 from ganaug.synth.bank import SyntheticBank
@@ -74,11 +74,7 @@ def classification_accuracy_score(
     balanced_accuracy, per_class_recall, train_size, test_size, epochs} | None};
     with fewer than 2 classes in the bank the scores are None and `reason` says why.
     """
-    if bank.class_names != heldout.class_names or bank.image_shape != heldout.image_shape:
-        raise GanaugError(
-            f"the bank has classes {bank.class_names} of {bank.image_shape} images but the held-out split "
-            f"{heldout.class_names} of {heldout.image_shape}; score a bank against its own data"
-        )
+    check_same_data(bank, heldout, "the bank", "the held-out split", "score a bank against its own data")
     classes = bank_classes(torch.from_numpy(np.array(bank.labels)), bank.num_classes)
     out = {"classes": classes, "accuracy": None, "balanced_accuracy": None, "per_class_recall": None}
     out.update(train_size=len(bank), test_size=None, steps=steps, epochs=None, seed=seed)

@@ -8,6 +8,7 @@ anyway; so FID, KID, precision/recall and the quality gate all work in the poole
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl
@@ -22,7 +23,7 @@ from ganaug.classify.model import ImageClassifier, SmallCNN, normalise
 from ganaug.classify.parts import is_synthetic
 from ganaug.classify.plan import plan_training
 from ganaug.classify.training import fit
-from ganaug.data.dataset import ImageDataset
+from ganaug.data.dataset import ImageDataset, check_same_data
 from ganaug.errors import GanaugError, at_least, checked
 from ganaug.fileio import atomic_path, read_json, write_json
 
@@ -107,13 +108,9 @@ class FeatureExtractor(nn.Module):
         return Path(directory)
 
     @classmethod
-    def load(
-        cls,
-        directory: str | Path,
-        expect_image_shape: tuple[int, int, int] | None = None,
-        expect_class_names: list[str] | None = None,
-    ) -> FeatureExtractor:
-        """Read a saved extractor (no pickle), checking it matches the data it will be applied to."""
+    def load(cls, directory: str | Path, expect: Any = None) -> FeatureExtractor:
+        """Read a saved extractor (no pickle); with `expect` (the data it will be applied to: anything with
+        `class_names` and `image_shape`), an extractor of other data is refused."""
         d = Path(directory)
         info = read_json(d / META)
         if not isinstance(info, dict) or info.get("format") != FORMAT or info.get("version") != VERSION:
@@ -126,17 +123,10 @@ class FeatureExtractor(nn.Module):
         except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError, OSError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise GanaugError(f"{d}: missing or corrupt feature extractor ({reason}); {_RETRAIN}") from None
-        if expect_image_shape is not None and shape != tuple(expect_image_shape):
-            raise GanaugError(
-                f"{d}: the feature extractor takes images {shape} but the data has {tuple(expect_image_shape)}; "
-                f"{_RETRAIN} on this data"
-            )
-        if expect_class_names is not None and names != [str(n) for n in expect_class_names]:
-            raise GanaugError(
-                f"{d}: the feature extractor knows classes {names} but the data has {list(expect_class_names)}; "
-                f"{_RETRAIN} on this data"
-            )
-        return cls(net, shape, names, info.get("meta") or {})
+        extractor = cls(net, shape, names, info.get("meta") or {})
+        if expect is not None:
+            check_same_data(extractor, expect, f"the feature extractor {d}", "the data", f"{_RETRAIN} on this data")
+        return extractor
 
 
 @checked(epochs=at_least(1), batch_size=at_least(1), width=at_least(1))

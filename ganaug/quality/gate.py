@@ -13,11 +13,12 @@ import logging
 import math
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
-from ganaug.data.dataset import ImageDataset
+from ganaug.data.dataset import ImageDataset, check_same_data
 from ganaug.errors import GanaugError, at_least, between, checked
 from ganaug.quality.features import FeatureExtractor
 from ganaug.quality.memorisation import near_copy_threshold, pixel_distance_to_train
@@ -30,17 +31,11 @@ PROBABILITY = between(0, 1)
 MIN_KEEP_RATE = 0.05  # a round asks for at most 20x what a class still misses
 
 
-def _check_setup(extractor: FeatureExtractor, train: ImageDataset, class_names: list[str], shape: tuple) -> None:
-    if list(extractor.class_names) != list(class_names) or tuple(extractor.image_shape) != tuple(shape):
-        raise GanaugError(
-            f"the feature extractor knows classes {extractor.class_names} of {extractor.image_shape} images but the "
-            f"generated samples have {list(class_names)} of {tuple(shape)}; train the extractor on this data"
-        )
-    if train.class_names != list(class_names) or train.image_shape != tuple(shape):
-        raise GanaugError(
-            f"the training split has classes {train.class_names} of {train.image_shape} images but the generated "
-            f"samples {list(class_names)} of {tuple(shape)}; pass the training split of the data the GAN learnt"
-        )
+def _check_setup(extractor: FeatureExtractor, train: ImageDataset, samples: Any) -> None:
+    """The extractor and the training split must be of the data the samples are generated for."""
+    samples_name = "the generated samples"
+    check_same_data(extractor, samples, "the feature extractor", samples_name, "train the extractor on this data")
+    check_same_data(train, samples, "the training split", samples_name, "pass the training split the GAN learnt")
 
 
 def _resolve_threshold(
@@ -148,7 +143,7 @@ def gate_bank(
     "near_copy_threshold", "kept_indices" (positions in `bank`), "totals": {generated,
     dropped_low_confidence, dropped_near_copy, kept}, "per_class": {name: {class_id, ...same counts}}}.
     """
-    _check_setup(extractor, train, bank.class_names, bank.image_shape)
+    _check_setup(extractor, train, bank)
     threshold = _resolve_threshold(train, drop_near_copies, near_copy_threshold, heldout, quantile)
     labels = np.asarray(bank.labels)
     low, copy = gate_samples(
@@ -258,7 +253,7 @@ def generate_gated(
     shortfall, keep_rate}}}; kept = the class's count in the bank.
     """
     names = [str(n) for n in sampler.class_names]
-    _check_setup(extractor, train, names, sampler.image_shape)
+    _check_setup(extractor, train, sampler)
     tallies = {int(c): GateTally(int(c), int(n)) for c, n in sorted(targets.items()) if int(n) > 0}
     threshold = _resolve_threshold(train, drop_near_copies, near_copy_threshold, heldout, quantile)
     gen = torch.Generator().manual_seed(int(seed))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ganaug.data.dataset import ImageDataset
-from ganaug.errors import GanaugError, at_least, checked, optional
+from ganaug.data.dataset import ImageDataset, check_same_data
+from ganaug.errors import at_least, checked, optional
 from ganaug.quality.cas import classification_accuracy_score
 from ganaug.quality.features import FeatureExtractor
 from ganaug.quality.fid import fid_kid, fid_kid_by_class
@@ -66,11 +66,7 @@ def quality_report(
     "confidence", "memorisation"}}, "memorisation", "cas"} (see each module for the inner keys).
     """
     for name, split in (("train", train), ("heldout", heldout)):
-        if split.class_names != bank.class_names or split.image_shape != bank.image_shape:
-            raise GanaugError(
-                f"the bank has classes {bank.class_names} of {bank.image_shape} images but the {name} split "
-                f"{split.class_names} of {split.image_shape}; report on a bank against its own data"
-            )
+        check_same_data(bank, split, "the bank", f"the {name} split", "report on a bank against its own data")
     labels = np.asarray(bank.labels)
     chosen = _cap_per_class(labels, max_per_class, seed)
     fake_images, fake_labels = np.asarray(bank.images[chosen]), torch.from_numpy(labels[chosen])

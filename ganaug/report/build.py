@@ -9,12 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ganaug.auto.search import AUTO
 from ganaug.classify.summary import summarize
 from ganaug.data.imbalance import PROFILES
 from ganaug.errors import GanaugError
 from ganaug.fileio import atomic_path
 from ganaug.report import artifacts, figures
-from ganaug.report.compare import AUTO, compare, upper_bound
+from ganaug.report.compare import compare, upper_bound
 from ganaug.report.markdown import GroupReport, render
 from ganaug.report.runs import Configuration, Job, group_jobs, load_jobs
 

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ganaug.auto.search import AUTO
 from ganaug.classify.parts import CLASSICAL_STRATEGIES
 from ganaug.classify.summary import mean_std
-from ganaug.report.compare import AUTO, CANDIDATE, Comparison
+from ganaug.report.compare import CANDIDATE, Comparison
 from ganaug.report.runs import Configuration
 from ganaug.report.table import format_mean_std, markdown_table, summary_table
 
@@ -137,7 +138,10 @@ def _seeds_line(report: GroupReport) -> str:
     line = f"{report.jobs} job folder(s); seeds {', '.join(map(str, seeds)) or 'unknown'}."
     fewest = min((s["runs"] for s in report.summary), default=0)
     if fewest < MIN_SEEDS:
-        line += f" Fewer than {MIN_SEEDS} runs for some strategy: BENCHMARK.md asks for at least {MIN_SEEDS} seeds."
+        line += (
+            f" Fewer than {MIN_SEEDS} runs for some strategy: the protocol (docs/benchmark.md) asks for at least "
+            f"{MIN_SEEDS} seeds."
+        )
     return line
 
 

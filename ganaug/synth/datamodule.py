@@ -9,9 +9,9 @@ from typing import Any
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader, IterableDataset
 
-from ganaug.errors import GanaugError
+from ganaug.errors import GanaugError, checked
 from ganaug.synth.bank import SyntheticBank
-from ganaug.synth.mixing import MixedDataset, balanced_sampler
+from ganaug.synth.mixing import SHARE, SYNTHETIC_SHARE, MixedDataset, balanced_sampler
 
 __all__ = ["GANAugDataModule"]
 
@@ -39,6 +39,7 @@ class GANAugDataModule(pl.LightningDataModule):
     splits it across processes.
     """
 
+    @checked(synthetic_share=SHARE)
     def __init__(
         self,
         datamodule: pl.LightningDataModule,
@@ -48,7 +49,7 @@ class GANAugDataModule(pl.LightningDataModule):
         balanced: bool = False,
         return_source: bool = False,
         seed: int = 0,
-        synthetic_share: float = 1.0,
+        synthetic_share: float = SYNTHETIC_SHARE,
     ) -> None:
         super().__init__()
         if not isinstance(datamodule, pl.LightningDataModule):
@@ -61,8 +62,6 @@ class GANAugDataModule(pl.LightningDataModule):
         self.synthetic_counts = None if synthetic_counts is None else dict(synthetic_counts)
         self.transform = transform
         self.balanced = bool(balanced)
-        if not 0.0 < synthetic_share <= 1.0:
-            raise GanaugError(f"synthetic_share={synthetic_share} must lie in (0, 1] (1 = no cap)")
         self.synthetic_share = float(synthetic_share)
         self.return_source = bool(return_source)
         self.seed = int(seed)

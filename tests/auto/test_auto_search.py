@@ -20,6 +20,7 @@ from ganaug.data.dataset import DatasetSplits
 from ganaug.errors import GanaugError
 from ganaug.report.auto import decision_table
 from ganaug.synth.bank import SyntheticBank
+from ganaug.synth.mixing import SYNTHETIC_SHARE
 
 TRAIN_KW = {
     "batch_size": 32,
@@ -66,7 +67,7 @@ def test_gated_bank_keeps_confident_samples_and_fit_choice_caps_counts(setup):
     choice = AugmentChoice("gan+classical", {2: 25, 3: 5}, min_confidence=0.9, synthetic_weight=0.5)
     row = fit_choice(choice, splits, banks, epochs=1, synthetic_share=0.3, **TRAIN_KW)
     assert row["synthetic_size"] == 15 + 5
-    assert choice.to_json()["synthetic_share"] == 1.0  # the choice's own share, not the run's 0.3
+    assert choice.to_json()["synthetic_share"] == SYNTHETIC_SHARE  # the choice's own share, not the run's 0.3
     assert fit_choice(AugmentChoice("reweight"), splits, None, epochs=1, **TRAIN_KW)["synthetic_size"] == 0
 
 

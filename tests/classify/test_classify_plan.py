@@ -121,7 +121,7 @@ def test_classical_transform_bad_input(kwargs, match):
 
 
 def test_gan_adds_exactly_the_synthetic_counts(toy_dataset, bank):
-    plan = plan_training("gan", toy_dataset, bank=bank, synthetic_counts={2: 12, 1: 4})
+    plan = plan_training("gan", toy_dataset, bank=bank, synthetic_counts={2: 12, 1: 4}, synthetic_share=1.0)
     assert plan.class_weights is None
     drawn = list(plan.sampler)  # an epoch as long as the real set's: the same steps as every strategy
     assert len(drawn) == len(toy_dataset) == len(set(drawn)) and max(drawn) < len(plan.dataset)

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from ganaug.data.dataset import ImageDataset
+from ganaug.data.dataset import DataSpec, ImageDataset
 from ganaug.errors import GanaugError
 from ganaug.gan.ema import EMA
 from ganaug.gan.export import GeneratorArtifact, export_generator
@@ -126,7 +126,7 @@ def test_export_round_trips_every_generator_with_attention(generator: str, tmp_p
     meta = json.loads((folder / "generator.json").read_text())
     assert meta["architecture"] == generator and meta["kwargs"]["attention"] is True
     labels = torch.tensor([0, 2, 2])
-    art = GeneratorArtifact.load(folder, expect_image_shape=(1, 8, 8))
+    art = GeneratorArtifact.load(folder, expect=DataSpec(["a", "b", "c"], (1, 8, 8)))
     assert torch.equal(
         art.sample(labels, torch.Generator().manual_seed(3)), gan.sample(labels, torch.Generator().manual_seed(3))
     )

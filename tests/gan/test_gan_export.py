@@ -12,7 +12,7 @@ import torch
 from helpers.data import make_toy_dataset
 from safetensors.torch import save_file
 
-from ganaug.data.dataset import ImageDataset
+from ganaug.data.dataset import DataSpec, ImageDataset
 from ganaug.errors import GanaugError
 from ganaug.gan.export import GeneratorArtifact, export_generator
 from ganaug.gan.module import ConditionalGAN
@@ -62,7 +62,7 @@ def test_export_writes_weights_and_metadata(exported_once: Path, toy_dataset: Im
 
 
 def test_round_trip_gives_identical_samples(gan: ConditionalGAN, exported: Path, toy_dataset: ImageDataset) -> None:
-    art = GeneratorArtifact.load(exported, expect_image_shape=(1, 8, 8), expect_class_names=toy_dataset.class_names)
+    art = GeneratorArtifact.load(exported, expect=toy_dataset)
     assert art.image_shape == (1, 8, 8) and art.class_names == toy_dataset.class_names
     assert art.trained_classes == [1, 2] and not art.net.training
     labels = torch.tensor([1, 2, 2, 1, 2])
@@ -156,15 +156,15 @@ def test_metadata_that_is_not_an_object_or_lacks_keys(exported: Path) -> None:
 @pytest.mark.parametrize(
     ("shape", "match"),
     [
-        ((3, 8, 8), r"channels \(1, 8, 8\) differ from the data's \(3, 8, 8\); retrain the GAN"),
-        ((1, 28, 28), r"image shape \(C, H, W\) \(1, 8, 8\) differ from the data's \(1, 28, 28\)"),
+        ((3, 8, 8), r"of \(1, 8, 8\) images, but the data has .* of \(3, 8, 8\); retrain the GAN"),
+        ((1, 28, 28), r"of \(1, 8, 8\) images, but the data has .* of \(1, 28, 28\)"),
     ],
 )
 def test_image_shape_mismatch(exported: Path, shape: tuple[int, int, int], match: str) -> None:
     with pytest.raises(GanaugError, match=match):
-        GeneratorArtifact.load(exported, expect_image_shape=shape)
+        GeneratorArtifact.load(exported, expect=DataSpec(["class0", "class1", "class2"], shape))
 
 
 def test_class_name_mismatch(exported: Path) -> None:
-    with pytest.raises(GanaugError, match=r"generator classes \['class0', 'class1', 'class2'\] differ.*retrain"):
-        GeneratorArtifact.load(exported, expect_class_names=["cat", "dog", "eel"])
+    with pytest.raises(GanaugError, match=r"generator .* has classes \['class0', 'class1', 'class2'\].*retrain"):
+        GeneratorArtifact.load(exported, expect=DataSpec(["cat", "dog", "eel"], (1, 8, 8)))

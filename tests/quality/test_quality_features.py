@@ -10,6 +10,7 @@ import torch
 from helpers.quality import heldout_set, toy_extractor, train_set
 from torchmetrics.image.fid import FrechetInceptionDistance
 
+from ganaug.data.dataset import DataSpec
 from ganaug.errors import GanaugError
 from ganaug.quality.features import FeatureExtractor, train_feature_extractor
 from ganaug.quality.fid import fid_kid
@@ -73,7 +74,7 @@ def test_save_load_roundtrip_without_pickle(tmp_path):
     assert sorted(p.name for p in (tmp_path / "fx").iterdir()) == ["extractor.json", "extractor.safetensors"]
     info = json.loads((tmp_path / "fx" / "extractor.json").read_text())
     assert info["format"] == "ganaug-feature-extractor" and info["class_names"] == held.class_names
-    back = FeatureExtractor.load(tmp_path / "fx", expect_image_shape=(1, 8, 8), expect_class_names=held.class_names)
+    back = FeatureExtractor.load(tmp_path / "fx", expect=held)
     assert back.meta == ex.meta
     for mine, theirs in zip(ex.embed(held.images), back.embed(held.images), strict=True):
         assert torch.equal(mine, theirs)
@@ -84,10 +85,11 @@ def test_load_errors_name_the_problem_and_the_fix(tmp_path):
     with pytest.raises(GanaugError, match="file not found"):
         FeatureExtractor.load(tmp_path / "missing")
     ex.save(tmp_path / "fx")
-    with pytest.raises(GanaugError, match=r"images \(1, 8, 8\) but the data has \(3, 8, 8\)"):
-        FeatureExtractor.load(tmp_path / "fx", expect_image_shape=(3, 8, 8))
-    with pytest.raises(GanaugError, match="knows classes .* train the feature extractor again on this data"):
-        FeatureExtractor.load(tmp_path / "fx", expect_class_names=["x", "y", "z"])
+    names = list(ex.class_names)
+    with pytest.raises(GanaugError, match=r"\(1, 8, 8\) images, but the data has .* of \(3, 8, 8\)"):
+        FeatureExtractor.load(tmp_path / "fx", expect=DataSpec(names, (3, 8, 8)))
+    with pytest.raises(GanaugError, match="has classes .* train the feature extractor again on this data"):
+        FeatureExtractor.load(tmp_path / "fx", expect=DataSpec(["x", "y", "z"], (1, 8, 8)))
     (tmp_path / "fx" / "extractor.safetensors").write_bytes(np.arange(10, dtype=np.uint8).tobytes())
     with pytest.raises(GanaugError, match="missing or corrupt feature extractor"):
         FeatureExtractor.load(tmp_path / "fx")

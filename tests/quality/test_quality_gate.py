@@ -136,7 +136,7 @@ def test_gate_bad_inputs_raise(tmp_path):
             near_copy_threshold=-0.1,
         )
     other = make_toy_dataset([5, 5], seed=0)
-    with pytest.raises(GanaugError, match="pass the training split of the data the GAN learnt"):
+    with pytest.raises(GanaugError, match="pass the training split the GAN learnt"):
         gate_bank(bank, ex, other, min_confidence=0.5, drop_near_copies=False, directory=tmp_path / "x")
     renamed = SyntheticBank.from_arrays(bank.images, bank.labels, ["a", "b", "c"], tmp_path / "renamed")
     with pytest.raises(GanaugError, match="train the extractor on this data"):

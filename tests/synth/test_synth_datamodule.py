@@ -117,7 +117,7 @@ def wrapped(counts: list[int] | None = None, kind: type[ToyDataModule] = ToyData
 
 def test_eval_loaders_are_the_wrapped_ones(bank: SyntheticBank) -> None:
     inner = wrapped()
-    dm = GANAugDataModule(inner, bank, {1: 2})
+    dm = GANAugDataModule(inner, bank, {1: 2}, synthetic_share=1.0)
     assert dm.val_dataloader() is inner.val_loader
     assert dm.test_dataloader() is inner.test_loader
     assert dm.predict_dataloader() is inner.test_loader
@@ -126,7 +126,7 @@ def test_eval_loaders_are_the_wrapped_ones(bank: SyntheticBank) -> None:
 
 def test_train_loader_reuses_wrapped_settings(bank: SyntheticBank) -> None:
     inner = wrapped(batch_size=6, drop_last=True)
-    loader = GANAugDataModule(inner, bank, {1: 2, 2: 12}).train_dataloader()
+    loader = GANAugDataModule(inner, bank, {1: 2, 2: 12}, synthetic_share=1.0).train_dataloader()
     assert isinstance(loader.dataset, MixedDataset) and loader.dataset.real is inner.train
     assert loader.batch_size == 6 and loader.drop_last and loader.collate_fn is collate
     assert loader.num_workers == 0 and not loader.pin_memory
@@ -136,13 +136,13 @@ def test_train_loader_reuses_wrapped_settings(bank: SyntheticBank) -> None:
 
 
 def test_balanced_sampler_draws_classes_equally(bank: SyntheticBank) -> None:
-    loader = GANAugDataModule(wrapped(), bank, {2: 4}, balanced=True, seed=3).train_dataloader()
+    loader = GANAugDataModule(wrapped(), bank, {2: 4}, balanced=True, seed=3, synthetic_share=1.0).train_dataloader()
     assert isinstance(loader.sampler, WeightedRandomSampler)
     labels = loader.dataset.labels
     weights = loader.sampler.weights
     per_class = [float(weights[labels == c].sum()) for c in range(3)]
     assert per_class == pytest.approx([1.0, 1.0, 1.0])
-    again = GANAugDataModule(wrapped(), bank, {2: 4}, balanced=True, seed=3).train_dataloader()
+    again = GANAugDataModule(wrapped(), bank, {2: 4}, balanced=True, seed=3, synthetic_share=1.0).train_dataloader()
     assert list(loader.sampler) == list(again.sampler)
 
 
@@ -155,12 +155,12 @@ def test_synthetic_share_caps_generated_draws(bank: SyntheticBank, balanced: boo
     assert float(weights[in_class & mixed.is_synthetic].sum() / weights[in_class].sum()) == pytest.approx(0.25)
     class_mass = float(weights[in_class].sum() / weights.sum())
     assert class_mass == pytest.approx(1 / 3 if balanced else in_class.double().mean().item())
-    with pytest.raises(GanaugError, match="synthetic_share=1.5 must lie in"):
+    with pytest.raises(GanaugError, match="synthetic_share=1.5: must lie in"):
         GANAugDataModule(wrapped(), bank, {2: 12}, synthetic_share=1.5)
 
 
 def test_mixed_set_is_built_once_per_train_set(bank: SyntheticBank) -> None:
-    dm = GANAugDataModule(wrapped(), bank, {1: 2})
+    dm = GANAugDataModule(wrapped(), bank, {1: 2}, synthetic_share=1.0)
     first = dm.train_dataloader().dataset
     assert dm.train_dataloader().dataset is first
     dm.datamodule.setup("fit")  # a fresh train set (e.g. reload_dataloaders_every_n_epochs)
@@ -168,7 +168,7 @@ def test_mixed_set_is_built_once_per_train_set(bank: SyntheticBank) -> None:
 
 
 def test_bank_by_path_and_source_tags(tmp_path: Path, bank: SyntheticBank) -> None:
-    dm = GANAugDataModule(wrapped(), str(bank.directory), {2: 3}, return_source=True)
+    dm = GANAugDataModule(wrapped(), str(bank.directory), {2: 3}, return_source=True, synthetic_share=1.0)
     assert isinstance(dm.bank.images, np.memmap)
     images, labels, synthetic = next(iter(DataLoader(dm.train_dataloader().dataset, batch_size=100)))
     assert synthetic.tolist() == [False] * 16 + [True] * 3
@@ -177,7 +177,7 @@ def test_bank_by_path_and_source_tags(tmp_path: Path, bank: SyntheticBank) -> No
 
 def test_trainer_fit_over_the_mixed_set(bank: SyntheticBank) -> None:
     inner = ToyDataModule([10, 4, 2])
-    dm = GANAugDataModule(inner, bank, {1: 4, 2: 6})
+    dm = GANAugDataModule(inner, bank, {1: 4, 2: 6}, synthetic_share=1.0)
     model = Recorder()
     trainer = pl.Trainer(max_epochs=1, accelerator="cpu", num_sanity_val_steps=0, **QUIET)
     trainer.fit(model, datamodule=dm)
@@ -193,7 +193,7 @@ def test_trainer_fit_over_the_mixed_set(bank: SyntheticBank) -> None:
 
 
 def test_ddp_ranks_split_the_mixed_set(tmp_path: Path, bank: SyntheticBank) -> None:
-    dm = GANAugDataModule(ToyDataModule([10, 4, 2], batch_size=4), bank, {1: 4, 2: 6})
+    dm = GANAugDataModule(ToyDataModule([10, 4, 2], batch_size=4), bank, {1: 4, 2: 6}, synthetic_share=1.0)
     trainer = pl.Trainer(max_epochs=1, accelerator="cpu", devices=2, strategy="ddp_spawn", limit_val_batches=0, **QUIET)
     trainer.fit(Recorder(out_dir=str(tmp_path)), datamodule=dm)
     seen = [[tuple(x) for x in json.loads((tmp_path / f"rank{r}.json").read_text())] for r in (0, 1)]
@@ -210,7 +210,7 @@ def test_distributed_sampler_replacement_keeps_balanced_sampling(bank: Synthetic
     from pytorch_lightning.trainer.states import RunningStage
 
     trainer = pl.Trainer(accelerator="cpu", devices=2, strategy="ddp_spawn", **QUIET)
-    loader = GANAugDataModule(wrapped(), bank, {2: 5}, balanced=True).train_dataloader()
+    loader = GANAugDataModule(wrapped(), bank, {2: 5}, balanced=True, synthetic_share=1.0).train_dataloader()
     replaced = trainer._data_connector._prepare_dataloader(loader, shuffle=True, mode=RunningStage.TRAINING)
     assert isinstance(replaced.sampler, DistributedSamplerWrapper)
     assert len(replaced.sampler) == math.ceil(len(loader.dataset) / 2)
@@ -265,6 +265,6 @@ def test_worker_settings_are_copied(bank: SyntheticBank) -> None:
         def train_dataloader(self):
             return DataLoader(self.train, batch_size=4, num_workers=1, persistent_workers=True, prefetch_factor=3)
 
-    loader = GANAugDataModule(wrapped(kind=Workers), bank, {2: 4}).train_dataloader()
+    loader = GANAugDataModule(wrapped(kind=Workers), bank, {2: 4}, synthetic_share=1.0).train_dataloader()
     assert (loader.num_workers, loader.persistent_workers, loader.prefetch_factor) == (1, True, 3)
     assert sum(len(batch[1]) for batch in loader) == 20  # the bank travels to the worker and is read there

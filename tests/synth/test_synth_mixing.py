@@ -298,7 +298,7 @@ def test_mixing_weights_balance_classes_and_cap_the_synthetic_share() -> None:
     # class 0: 8 real; class 1: 2 real + 18 synthetic; class 2: 4 synthetic only
     labels = torch.tensor([0] * 8 + [1] * 2 + [1] * 18 + [2] * 4)
     synthetic = torch.tensor([False] * 10 + [True] * 22)
-    uncapped = mixing_weights(labels, 3, synthetic)
+    uncapped = mixing_weights(labels, 3, synthetic, synthetic_share=1.0)
     assert torch.allclose(uncapped, 1.0 / torch.bincount(labels).double()[labels])
     capped = mixing_weights(labels, 3, synthetic, synthetic_share=0.5)
     per_class = torch.zeros(3, dtype=torch.float64).index_add_(0, labels, capped)

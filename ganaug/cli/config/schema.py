@@ -2,15 +2,53 @@
 
 Each YAML option in `conf/<group>/` starts from one of these schemas (`defaults: [<group>_schema]`),
 so Hydra rejects an unknown key or a value of the wrong type while composing, before anything runs.
+A default is written once: where a field feeds a parameter of the library, its default is read from
+that parameter's signature (`default_of`); a field without one (MISSING) is set by each option.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+import inspect
+from dataclasses import MISSING as NO_DEFAULT
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
+
+from ganaug.auto.search import AutoSettings
+from ganaug.classify.classical import classical_transform
+from ganaug.classify.losses import ClassifierLoss
+from ganaug.classify.model import ImageClassifier
+from ganaug.classify.training import train_and_evaluate
+from ganaug.data import sources
+from ganaug.data.imbalance import make_imbalanced, select_minority, synthetic_targets
+from ganaug.gan.module import ConditionalGAN
+from ganaug.gan.monitor import TrainingMonitor
+from ganaug.gan.training import gan_training_set, train_gan
+from ganaug.quality.cas import classification_accuracy_score
+from ganaug.quality.features import train_feature_extractor
+from ganaug.quality.gate import generate_gated
+from ganaug.quality.report import quality_report
+from ganaug.synth.mixing import SYNTHETIC_SHARE
+
+
+def _signature_default(target: Any, name: str) -> Any:
+    if is_dataclass(target):
+        (f,) = [f for f in fields(target) if f.name == name]
+        return f.default if f.default is not NO_DEFAULT else f.default_factory()  # type: ignore[misc]
+    default = inspect.signature(target).parameters[name].default
+    return MISSING if default is inspect.Parameter.empty else default
+
+
+def default_of(target: Any, name: str) -> Any:
+    """A dataclass field whose default is `target`'s default for parameter `name` (sequences as lists)."""
+    value = _signature_default(target, name)
+    if isinstance(value, (list, tuple, dict)):
+        plain = list(value) if isinstance(value, tuple) else value
+        return field(default_factory=lambda: copy.deepcopy(plain))
+    return field(default=value)
 
 
 @dataclass
@@ -18,9 +56,9 @@ class DigitsData:
     """scikit-learn's bundled 8x8 digits (no network)."""
 
     _target_: str = "ganaug.data.sources.load_digits"
-    val_fraction: float = 0.15
-    test_fraction: float = 0.25
-    split_seed: int = 0
+    val_fraction: float = default_of(sources.load_digits, "val_fraction")
+    test_fraction: float = default_of(sources.load_digits, "test_fraction")
+    split_seed: int = default_of(sources.load_digits, "split_seed")
 
 
 @dataclass
@@ -29,9 +67,9 @@ class MnistData:
 
     _target_: str = "ganaug.data.sources.load_mnist"
     root: str = MISSING
-    val_fraction: float = 0.1
-    test_fraction: float = 0.2
-    split_seed: int = 0
+    val_fraction: float = default_of(sources.load_mnist, "val_fraction")
+    test_fraction: float = default_of(sources.load_mnist, "test_fraction")
+    split_seed: int = default_of(sources.load_mnist, "split_seed")
 
 
 @dataclass
@@ -40,10 +78,10 @@ class NpzData:
 
     _target_: str = "ganaug.data.sources.load_npz"
     path: str = MISSING
-    class_names: list[str] | None = None
-    val_fraction: float = 0.1
-    test_fraction: float = 0.2
-    split_seed: int = 0
+    class_names: list[str] | None = default_of(sources.load_npz, "class_names")
+    val_fraction: float = default_of(sources.load_npz, "val_fraction")
+    test_fraction: float = default_of(sources.load_npz, "test_fraction")
+    split_seed: int = default_of(sources.load_npz, "split_seed")
 
 
 @dataclass
@@ -52,11 +90,11 @@ class ImageFolderData:
 
     _target_: str = "ganaug.data.sources.load_image_folder"
     root: str = MISSING
-    image_size: int | None = None
-    channels: int | None = None
-    val_fraction: float = 0.15
-    test_fraction: float = 0.2
-    split_seed: int = 0
+    image_size: int | None = default_of(sources.load_image_folder, "image_size")
+    channels: int | None = default_of(sources.load_image_folder, "channels")
+    val_fraction: float = default_of(sources.load_image_folder, "val_fraction")
+    test_fraction: float = default_of(sources.load_image_folder, "test_fraction")
+    split_seed: int = default_of(sources.load_image_folder, "split_seed")
 
 
 @dataclass
@@ -64,28 +102,28 @@ class TorchvisionData:
     """A torchvision dataset (MNIST, FashionMNIST, KMNIST, CIFAR10), downloaded when download=true."""
 
     _target_: str = "ganaug.data.sources.load_torchvision"
-    name: str = "MNIST"
+    name: str = MISSING
     root: str = MISSING
-    download: bool = False
-    val_fraction: float = 0.1
-    split_seed: int = 0
+    download: bool = default_of(sources.load_torchvision, "download")
+    val_fraction: float = default_of(sources.load_torchvision, "val_fraction")
+    split_seed: int = default_of(sources.load_torchvision, "split_seed")
 
 
 @dataclass
 class MinorityConfig:
     """Which classes the GAN adds samples to: an explicit list (ids or names) or those below a threshold."""
 
-    classes: list[str] | None = None
-    threshold: float = 0.5
+    classes: list[str] | None = default_of(select_minority, "classes")
+    threshold: float = default_of(select_minority, "threshold")
 
 
 @dataclass
 class TargetConfig:
-    """How many synthetic samples each minority class gets."""
+    """How many synthetic samples each minority class gets (`counts`: the explicit counts of mode counts)."""
 
-    mode: str = "fill"
-    fill_fraction: float = 1.0
-    ratio: float = 1.0
+    mode: str = default_of(synthetic_targets, "mode")
+    fill_fraction: float = default_of(synthetic_targets, "fill_fraction")
+    ratio: float = default_of(synthetic_targets, "ratio")
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -93,10 +131,10 @@ class TargetConfig:
 class ImbalanceConfig:
     """Making an experiment's training split imbalanced (profile none keeps it as it is)."""
 
-    profile: str = "exponential"
-    ratio: float = 10.0
-    step_fraction: float = 0.5
-    seed: int = 0
+    profile: str = default_of(make_imbalanced, "profile")
+    ratio: float = MISSING
+    step_fraction: float = default_of(make_imbalanced, "step_fraction")
+    seed: int = default_of(make_imbalanced, "seed")
     minority: MinorityConfig = field(default_factory=MinorityConfig)
     target: TargetConfig = field(default_factory=TargetConfig)
 
@@ -105,13 +143,13 @@ class ImbalanceConfig:
 class GANMonitorConfig:
     """TrainingMonitor settings: divergence, discriminator saturation and class collapse checks (0 = off)."""
 
-    check_every_n_steps: int = 25
-    saturation_accuracy: float = 0.99
-    saturation_window: int = 200
-    collapse_every_n_steps: int = 250
-    collapse_ratio: float = 0.1
-    collapse_patience: int = 3
-    collapse_samples: int = 16
+    check_every_n_steps: int = default_of(TrainingMonitor, "check_every_n_steps")
+    saturation_accuracy: float = default_of(TrainingMonitor, "saturation_accuracy")
+    saturation_window: int = default_of(TrainingMonitor, "saturation_window")
+    collapse_every_n_steps: int = default_of(TrainingMonitor, "collapse_every_n_steps")
+    collapse_ratio: float = default_of(TrainingMonitor, "collapse_ratio")
+    collapse_patience: int = default_of(TrainingMonitor, "collapse_patience")
+    collapse_samples: int = default_of(TrainingMonitor, "collapse_samples")
 
 
 @dataclass
@@ -119,21 +157,21 @@ class GANModuleConfig:
     """ConditionalGAN constructor arguments (networks, loss, optimisers, data-efficient training, monitor)."""
 
     _target_: str = "ganaug.gan.module.ConditionalGAN"
-    generator: str = "dcgan"
+    generator: str = default_of(ConditionalGAN, "generator")
     generator_kwargs: dict[str, Any] = field(default_factory=dict)
-    discriminator: str = "projection"
+    discriminator: str = default_of(ConditionalGAN, "discriminator")
     discriminator_kwargs: dict[str, Any] = field(default_factory=dict)
-    loss: str = "hinge"
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    betas: list[float] = field(default_factory=lambda: [0.0, 0.99])
-    d_steps: int = 1
-    diffaugment: str = ""
-    ema_decay: float = 0.999
-    ema_warmup: bool = True
-    gp_weight: float | None = None
-    feature_matching: float = 0.0
-    attention: bool = False
+    loss: str = default_of(ConditionalGAN, "loss")
+    lr_g: float = default_of(ConditionalGAN, "lr_g")
+    lr_d: float = default_of(ConditionalGAN, "lr_d")
+    betas: list[float] = default_of(ConditionalGAN, "betas")
+    d_steps: int = default_of(ConditionalGAN, "d_steps")
+    diffaugment: str = default_of(ConditionalGAN, "diffaugment")
+    ema_decay: float = default_of(ConditionalGAN, "ema_decay")
+    ema_warmup: bool = default_of(ConditionalGAN, "ema_warmup")
+    gp_weight: float | None = default_of(ConditionalGAN, "gp_weight")
+    feature_matching: float = default_of(ConditionalGAN, "feature_matching")
+    attention: bool = default_of(ConditionalGAN, "attention")
     monitor: GANMonitorConfig = field(default_factory=GANMonitorConfig)
 
 
@@ -142,22 +180,22 @@ class GateConfig:
     """The quality gate when building a bank: drop samples the domain classifier does not recognise, and copies."""
 
     enabled: bool = False
-    min_confidence: float = 0.5
-    drop_near_copies: bool = True
-    quantile: float = 0.01
-    max_rounds: int = 5
+    min_confidence: float = default_of(generate_gated, "min_confidence")
+    drop_near_copies: bool = default_of(generate_gated, "drop_near_copies")
+    quantile: float = default_of(generate_gated, "quantile")
+    max_rounds: int = default_of(generate_gated, "max_rounds")
 
 
 @dataclass
 class GANConfig:
-    """Training the conditional GAN and sampling its bank."""
+    """Training the conditional GAN (`steps` is set by each option) and sampling its bank."""
 
-    condition_on: str = "all"
-    steps: int = 1200
-    batch_size: int = 64
-    seed: int = 0
-    class_balance: str = "sqrt"
-    sample_every_n_steps: int = 500
+    condition_on: str = default_of(gan_training_set, "condition_on")
+    steps: int = MISSING
+    batch_size: int = default_of(train_gan, "batch_size")
+    seed: int = default_of(train_gan, "seed")
+    class_balance: str = default_of(train_gan, "class_balance")
+    sample_every_n_steps: int = default_of(train_gan, "sample_every_n_steps")
     sample_seed: int = 0
     module: GANModuleConfig = field(default_factory=GANModuleConfig)
     gate: GateConfig = field(default_factory=GateConfig)
@@ -167,26 +205,26 @@ class GANConfig:
 class ClassicalConfig:
     """The classical recipe: random shifts (fraction of the image size) and rotations (degrees)."""
 
-    max_shift: float = 3 / 28
-    max_rotation: float = 15.0
+    max_shift: float = default_of(classical_transform, "max_shift")
+    max_rotation: float = default_of(classical_transform, "max_rotation")
 
 
 @dataclass
 class AutoConfig:
     """The `auto` strategy's search (ganaug.auto.AutoSettings; its splits are seeded by the run's seed)."""
 
-    baselines: list[str] = field(default_factory=lambda: ["none", "oversample", "reweight", "classical"])
-    amounts: list[float] = field(default_factory=lambda: [0.1, 0.3, 1.0])
-    min_confidences: list[float] = field(default_factory=lambda: [0.9])
-    synthetic_weights: list[float] = field(default_factory=lambda: [0.5])
-    synthetic_shares: list[float] = field(default_factory=lambda: [0.25])
-    per_class: bool = True
-    holdout: str = "validation"
-    validation_runs: int = 2
-    folds: int = 3
-    repeats: int = 1
-    margin: float = 1.0
-    proxy_epochs: int | None = 10
+    baselines: list[str] = default_of(AutoSettings, "baselines")
+    amounts: list[float] = default_of(AutoSettings, "amounts")
+    min_confidences: list[float] = default_of(AutoSettings, "min_confidences")
+    synthetic_weights: list[float] = default_of(AutoSettings, "synthetic_weights")
+    synthetic_shares: list[float] = default_of(AutoSettings, "synthetic_shares")
+    per_class: bool = default_of(AutoSettings, "per_class")
+    holdout: str = default_of(AutoSettings, "holdout")
+    validation_runs: int = default_of(AutoSettings, "validation_runs")
+    folds: int = default_of(AutoSettings, "folds")
+    repeats: int = default_of(AutoSettings, "repeats")
+    margin: float = default_of(AutoSettings, "margin")
+    proxy_epochs: int | None = default_of(AutoSettings, "proxy_epochs")
 
 
 @dataclass
@@ -195,8 +233,8 @@ class AugmentConfig:
 
     strategies: list[str] = MISSING
     classical: ClassicalConfig = field(default_factory=ClassicalConfig)
-    synthetic_weight: float = 1.0
-    synthetic_share: float = 0.5
+    synthetic_weight: float = default_of(ClassifierLoss, "synthetic_weight")
+    synthetic_share: float = SYNTHETIC_SHARE
     auto: AutoConfig = field(default_factory=AutoConfig)
 
 
@@ -205,11 +243,11 @@ class ClassifierConfig:
     """The classifier (its `_target_` and constructor arguments) and its training (epochs, batch_size)."""
 
     _target_: str = "ganaug.classify.model.ImageClassifier"
-    width: int = 32
-    lr: float = 3e-3
-    weight_decay: float = 5e-4
-    epochs: int = 30
-    batch_size: int = 128
+    width: int = default_of(ImageClassifier, "width")
+    lr: float = default_of(ImageClassifier, "lr")
+    weight_decay: float = default_of(ImageClassifier, "weight_decay")
+    epochs: int = default_of(train_and_evaluate, "epochs")
+    batch_size: int = default_of(train_and_evaluate, "batch_size")
 
 
 @dataclass
@@ -228,9 +266,9 @@ class TrainerConfig:
 class ExtractorConfig:
     """The domain classifier whose features and probabilities the gate and the quality metrics use."""
 
-    epochs: int = 10
-    width: int = 32
-    seed: int = 0
+    epochs: int = default_of(train_feature_extractor, "epochs")
+    width: int = default_of(train_feature_extractor, "width")
+    seed: int = default_of(train_feature_extractor, "seed")
 
 
 @dataclass
@@ -238,10 +276,10 @@ class QualityConfig:
     """Sample-quality metrics of the bank (FID/KID, PRDC, CAS, memorisation), written to quality.json."""
 
     enabled: bool = False
-    k: int = 5
-    cas: bool = True
-    cas_steps: int = 500
-    max_per_class: int = 5000
+    k: int = default_of(quality_report, "k")
+    cas: bool = default_of(quality_report, "cas")
+    cas_steps: int = default_of(classification_accuracy_score, "steps")
+    max_per_class: int = default_of(quality_report, "max_per_class")
     extractor: ExtractorConfig = field(default_factory=ExtractorConfig)
 
 
