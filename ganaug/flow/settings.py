@@ -7,18 +7,40 @@ are instantiated (callback and logger objects included) and given to each fit ga
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytorch_lightning as pl
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from ganaug.classify.classical import classical_transform
+from ganaug.errors import GanaugError
 
 # Keys of the classifier group that set its training, not its constructor.
 TRAINING_KEYS = ("epochs", "batch_size")
+
+
+@contextlib.contextmanager
+def config_keys(cfg: DictConfig, *prefixes: str) -> Iterator[None]:
+    """Errors raised inside name the parameters fed from the config sections `prefixes` by their config keys
+    (`root=` becomes `data.root=`), since that is where the user sets them."""
+    try:
+        try:
+            yield
+        except InstantiationException as wrapped:
+            if not isinstance(wrapped.__cause__, GanaugError):
+                raise
+            raise wrapped.__cause__ from None
+    except GanaugError as exc:
+        keys = {}
+        for prefix in prefixes:
+            node = OmegaConf.select(cfg, prefix)
+            keys.update({str(k): f"{prefix}.{k}" for k in node} if OmegaConf.is_dict(node) else {})
+        raise exc.renamed(keys) from None
 
 
 def section(cfg: DictConfig, key: str) -> Any:

@@ -19,7 +19,7 @@ from ganaug.data.dataset import DatasetSplits
 from ganaug.data.imbalance import PROFILES, make_imbalanced, select_minority, synthetic_targets
 from ganaug.fileio import atomic_path, read_json, write_json
 from ganaug.flow.cache import source_fingerprint
-from ganaug.flow.settings import gan_module, section, trainer_kwargs
+from ganaug.flow.settings import config_keys, gan_module, section, trainer_kwargs
 from ganaug.flow.stage import Stage
 from ganaug.gan.export import GeneratorArtifact, export_generator
 from ganaug.gan.module import ConditionalGAN
@@ -64,9 +64,13 @@ class DataStage(Stage[Prepared]):
         return payload
 
     def build(self, folder: Path) -> None:
-        splits: DatasetSplits = instantiate(self.cfg.data, _convert_="all")
+        with config_keys(self.cfg, "data"):
+            splits: DatasetSplits = instantiate(self.cfg.data, _convert_="all")
         imb = self.cfg.imbalance
-        train = make_imbalanced(splits.train, imb.ratio, imb.profile, seed=imb.seed, step_fraction=imb.step_fraction)
+        with config_keys(self.cfg, "imbalance"):
+            train = make_imbalanced(
+                splits.train, imb.ratio, imb.profile, seed=imb.seed, step_fraction=imb.step_fraction
+            )
         DatasetSplits(train, splits.val, splits.test).save(folder)
 
     def load(self, folder: Path) -> Prepared:
@@ -74,17 +78,19 @@ class DataStage(Stage[Prepared]):
         counts, names = splits.train.counts(), splits.class_names
         minority_cfg = self.cfg.imbalance.minority
         classes = list(minority_cfg.classes) if minority_cfg.classes is not None else None
-        minority = select_minority(counts, names, classes=classes, threshold=minority_cfg.threshold)
+        with config_keys(self.cfg, "imbalance.minority"):
+            minority = select_minority(counts, names, classes=classes, threshold=minority_cfg.threshold)
         target = self.cfg.imbalance.target
-        targets = synthetic_targets(
-            counts,
-            minority,
-            mode=target.mode,
-            fill_fraction=target.fill_fraction,
-            ratio=target.ratio,
-            explicit=dict(target.counts) or None,
-            class_names=names,
-        )
+        with config_keys(self.cfg, "imbalance.target"):
+            targets = synthetic_targets(
+                counts,
+                minority,
+                mode=target.mode,
+                fill_fraction=target.fill_fraction,
+                ratio=target.ratio,
+                explicit=dict(target.counts) or None,
+                class_names=names,
+            )
         log.info("train counts %s; minority classes %s; synthetic per class %s", counts, minority, targets)
         return Prepared(splits, minority, targets, folder)
 
@@ -120,20 +126,21 @@ class GanStage(Stage[Path]):
         `directory` (`samples/`, `logs/`); `callbacks` join the Trainer's."""
         gan = self.cfg.gan
         prepared = self.flow.prepared
-        dataset, trained = gan_training_set(prepared.splits.train, prepared.minority, condition_on=gan.condition_on)
-        return train_gan(
-            dataset,
-            trained,
-            steps=gan.steps,
-            batch_size=gan.batch_size,
-            seed=gan.seed,
-            class_balance=gan.class_balance,
-            module=gan_module(self.cfg),
-            trainer_kwargs={**trainer_kwargs(self.cfg), "callbacks": list(callbacks)},
-            sample_dir=directory / "samples",
-            log_dir=directory / "logs",
-            sample_every_n_steps=gan.sample_every_n_steps,
-        )
+        with config_keys(self.cfg, "gan", "gan.module"):
+            dataset, trained = gan_training_set(prepared.splits.train, prepared.minority, condition_on=gan.condition_on)
+            return train_gan(
+                dataset,
+                trained,
+                steps=gan.steps,
+                batch_size=gan.batch_size,
+                seed=gan.seed,
+                class_balance=gan.class_balance,
+                module=gan_module(self.cfg),
+                trainer_kwargs={**trainer_kwargs(self.cfg), "callbacks": list(callbacks)},
+                sample_dir=directory / "samples",
+                log_dir=directory / "logs",
+                sample_every_n_steps=gan.sample_every_n_steps,
+            )
 
     def build(self, folder: Path) -> None:
         with atomic_path(folder) as tmp:

@@ -17,6 +17,7 @@ from ganaug.classify.training import train_and_evaluate
 from ganaug.data.dataset import DatasetSplits, ImageDataset, check_same_data
 from ganaug.errors import GanaugError, at_least, checked
 from ganaug.quality.per_class import bank_classes
+from ganaug.quality.results import Cas, CasScore
 from ganaug.synth.bank import SyntheticBank
 
 
@@ -35,7 +36,7 @@ def epochs_for_steps(n_samples: int, batch_size: int, steps: int) -> int:
     return max(1, math.ceil(steps / max(1, math.ceil(n_samples / batch_size))))
 
 
-def _score(train: ImageDataset, test: ImageDataset, classes: list[int], steps: int, **kwargs) -> dict:
+def _score(train: ImageDataset, test: ImageDataset, classes: list[int], steps: int, **kwargs) -> CasScore:
     empty = train.subset([])
     epochs = epochs_for_steps(len(train), kwargs["batch_size"], steps)
     result = train_and_evaluate(kwargs.pop("strategy"), DatasetSplits(train, empty, test), epochs=epochs, **kwargs)
@@ -62,7 +63,7 @@ def classification_accuracy_score(
     seed: int = 0,
     model_kwargs: dict | None = None,
     trainer_kwargs: dict | None = None,
-) -> dict:
+) -> Cas:
     """Train on `bank` alone (its labels), test on `heldout` images of the bank's classes.
 
     `strategy` is the classifier's sampling ("oversample": class-balanced, so the bank's per-class

@@ -18,6 +18,7 @@ from torchmetrics.image.kid import KernelInceptionDistance
 from ganaug.errors import GanaugError
 from ganaug.quality.neighbours import as_points
 from ganaug.quality.per_class import per_class
+from ganaug.quality.results import FidKid
 
 
 class _Precomputed(nn.Module):
@@ -38,7 +39,7 @@ def fid_kid(
     kid_subsets: int = 100,
     kid_subset_size: int = 1000,
     seed: int = 0,
-) -> dict:
+) -> FidKid:
     """FID and KID between real and generated features (N, D) / (M, D).
 
     KID is the unbiased MMD estimate: about 0 for two independent samples of one distribution, slightly

@@ -22,6 +22,7 @@ from ganaug.data.dataset import ImageDataset, check_same_data
 from ganaug.errors import GanaugError, at_least, between, checked
 from ganaug.quality.features import FeatureExtractor
 from ganaug.quality.memorisation import near_copy_threshold, pixel_distance_to_train
+from ganaug.quality.results import GateClassRow, GateReport
 from ganaug.synth.bank import Sampler, SyntheticBank
 
 log = logging.getLogger("ganaug")
@@ -209,7 +210,7 @@ class GateTally:
         self.surplus += len(passed) - len(take)
         self.kept += len(take)
 
-    def row(self) -> dict:
+    def row(self) -> GateClassRow:
         """The class's line of the gate report."""
         counts = {k: getattr(self, k) for k in _ROUND_COUNTS}
         return {"class_id": self.class_id, "target": self.target, **counts, "shortfall": self.missing,
@@ -241,7 +242,7 @@ def generate_gated(
     seed: int = 0,
     batch_size: int = 1024,
     source: dict | None = None,
-) -> tuple[SyntheticBank, dict]:
+) -> tuple[SyntheticBank, GateReport]:
     """Generate `targets[c]` gate-passing samples of each class c into a bank at `directory`.
 
     Round 1 asks for the targets; each later round asks for what is still missing divided by the

@@ -16,6 +16,7 @@ import torch
 from ganaug.data.dataset import ImageDataset
 from ganaug.errors import GanaugError
 from ganaug.quality.neighbours import kth_nearest_distance
+from ganaug.quality.results import DistanceSummary, Memorisation
 
 
 def _rms(distances: torch.Tensor, image_shape: tuple[int, int, int]) -> torch.Tensor:
@@ -55,7 +56,7 @@ def near_copy_threshold(heldout: ImageDataset, train: ImageDataset, quantile: fl
     return float(torch.quantile(distances, quantile))
 
 
-def _summary(d: torch.Tensor, threshold: float) -> dict:
+def _summary(d: torch.Tensor, threshold: float) -> DistanceSummary:
     if len(d) == 0:
         return {"n": 0, "near_copy_share": None, "median_distance": None, "min_distance": None}
     return {
@@ -74,7 +75,7 @@ def memorisation(
     *,
     threshold: float | None = None,
     quantile: float = 0.01,
-) -> dict:
+) -> Memorisation:
     """Nearest-training-image distances of generated `images` (labels = their classes) vs held-out images.
 
     A generated sample at distance <= threshold is a near-copy; `threshold` defaults to

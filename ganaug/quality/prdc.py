@@ -16,9 +16,10 @@ import torch
 from ganaug.errors import GanaugError
 from ganaug.quality.neighbours import CHUNK, as_points, kth_nearest_distance
 from ganaug.quality.per_class import per_class
+from ganaug.quality.results import Prdc
 
 
-def prdc(real: torch.Tensor, fake: torch.Tensor, k: int = 5) -> dict:
+def prdc(real: torch.Tensor, fake: torch.Tensor, k: int = 5) -> Prdc:
     """Precision, recall, density, coverage of `fake` (M, D) against `real` (N, D) with k neighbours.
 
     Both sets need more than k points; otherwise the values are None with the `reason`.

@@ -13,6 +13,7 @@ from ganaug.quality.fid import fid_kid, fid_kid_by_class
 from ganaug.quality.memorisation import memorisation
 from ganaug.quality.per_class import bank_classes
 from ganaug.quality.prdc import prdc, prdc_by_class
+from ganaug.quality.results import Confidence, QualityReport
 from ganaug.synth.bank import SyntheticBank
 
 
@@ -28,7 +29,7 @@ def _cap_per_class(labels: np.ndarray, cap: int | None, seed: int) -> np.ndarray
     return np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=np.int64)
 
 
-def _confidence(probs: torch.Tensor, labels: torch.Tensor) -> dict:
+def _confidence(probs: torch.Tensor, labels: torch.Tensor) -> Confidence:
     """How the domain classifier sees generated samples of an intended class."""
     if len(labels) == 0:
         return {"mean_probability": None, "agreement": None}
@@ -52,7 +53,7 @@ def quality_report(
     cas: bool = True,
     cas_kwargs: dict | None = None,
     seed: int = 0,
-) -> dict:
+) -> QualityReport:
     """FID/KID, precision/recall/density/coverage, memorisation, classifier confidence and CAS of `bank`.
 
     The real reference is `heldout` (real images the GAN never saw: the validation split when choosing

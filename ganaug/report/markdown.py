@@ -178,7 +178,7 @@ def _section(report: GroupReport) -> list[str]:
 def render(sweep_dir: Path, reports: Sequence[GroupReport], jobs: int, with_figures: bool = True) -> str:
     """The whole report.md text."""
     runs = sum(s["runs"] for r in reports for s in r.summary)
-    out = ["# ganaug benchmark report", "", f"Sweep `{sweep_dir}`: {jobs} job folder(s), {runs} runs "
+    out = ["# ganaug benchmark report", "", f"Sweep `{sweep_dir.name}`: {jobs} job folder(s), {runs} runs "
            f"(strategy × seed) in {len(reports)} configuration(s).", "", RULE, ""]
     if not with_figures:
         out += ["Figures were not drawn (--no-figures).", ""]

@@ -128,13 +128,15 @@ def load_jobs(sweep_dir: str | Path) -> list[Job]:
 
 
 def dataset_label(config: dict) -> str:
-    """The data source in words: the loader's name and the file or folder it read."""
+    """The data source in words: the loader's name and the dataset's name (a torchvision name, or the file or
+    folder's own name; never the machine's absolute path)."""
     data = config.get("data") or {}
     if not data:
         return "unknown dataset"
     loader = str(data.get("_target_", "data")).rsplit(".", 1)[-1].removeprefix("load_")
-    where = [str(data[k]) for k in ("name", "root", "path") if data.get(k) not in (None, "???")]
-    return f"{loader} ({', '.join(where)})" if where else loader
+    given = {k: str(data[k]) for k in ("name", "root", "path") if data.get(k) not in (None, "???")}
+    names = [v if k == "name" else Path(v).name for k, v in given.items()]
+    return f"{loader} ({', '.join(names)})" if names else loader
 
 
 def _varying(jobs: Sequence[Job]) -> set[str]:
