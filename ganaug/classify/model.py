@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganaug.classify.losses import ClassifierLoss
+from ganaug.classify.losses import ClassifierLoss, Mixup
 from ganaug.classify.metrics import BalancedAccuracy
-from ganaug.errors import at_least, checked, positive
+from ganaug.errors import at_least, checked, one_of, positive
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
@@ -21,14 +21,38 @@ def normalise(images: torch.Tensor) -> torch.Tensor:
     return (images.float() / 255.0 - 0.5) / 0.5
 
 
+def as_input(images: torch.Tensor) -> torch.Tensor:
+    """The classifier's float input: uint8 images normalised, float images taken as already normalised."""
+    return normalise(images) if images.dtype == torch.uint8 else images
+
+
+class CosineHead(nn.Module):
+    """A linear head on unit-length features and unit-length class weights: logits are cosines in [-1, 1]
+    (the head LDAM is defined with, its scale applied by the loss)."""
+
+    def __init__(self, in_features: int, num_classes: int) -> None:
+        super().__init__()
+        self.in_features = in_features
+        self.weight = nn.Parameter(torch.empty(num_classes, in_features))
+        nn.init.kaiming_uniform_(self.weight, a=5**0.5)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """Cosine similarity of each feature vector with each class's weight vector."""
+        return F.normalize(features, dim=1) @ F.normalize(self.weight, dim=1).t()
+
+
+HEADS = ("linear", "cosine")
+
+
 class SmallCNN(nn.Module):
-    """Three conv-BN-ReLU blocks (2x downsampling after the first two), global average pooling, a linear head.
+    """Three conv-BN-ReLU blocks (2x downsampling after the first two), global average pooling, a head:
+    linear, or cosine (unit-length features and class weights).
 
     Small enough to train in seconds on 8x8 to 32x32 images, the same network for every strategy.
     """
 
-    @checked(in_channels=at_least(1), num_classes=at_least(2), width=at_least(1))
-    def __init__(self, in_channels: int, num_classes: int, width: int = 32) -> None:
+    @checked(in_channels=at_least(1), num_classes=at_least(2), width=at_least(1), head=one_of(HEADS))
+    def __init__(self, in_channels: int, num_classes: int, width: int = 32, head: str = "linear") -> None:
         super().__init__()
         self.features = nn.Sequential(
             _block(in_channels, width),
@@ -39,7 +63,7 @@ class SmallCNN(nn.Module):
             nn.AdaptiveAvgPool2d(1),
             nn.Flatten(),
         )
-        self.head = nn.Linear(4 * width, num_classes)
+        self.head = nn.Linear(4 * width, num_classes) if head == "linear" else CosineHead(4 * width, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Float images (N, C, H, W), H and W at least 4 -> logits (N, num_classes)."""
@@ -64,19 +88,20 @@ class ImageClassifier(pl.LightningModule):
         lr: float = 3e-3,
         weight_decay: float = 5e-4,
         loss: ClassifierLoss | None = None,
+        batch_transform: Mixup | None = None,
+        head: str = "linear",
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["loss"])
-        self.net = SmallCNN(in_channels, num_classes, width)
+        self.save_hyperparameters(ignore=["loss", "batch_transform"])
+        self.net = SmallCNN(in_channels, num_classes, width, head)
         self.criterion = loss if loss is not None else ClassifierLoss()
+        self.batch_transform = batch_transform
         self.criterion.check_classes(num_classes)
         self.val_balanced_accuracy = BalancedAccuracy(num_classes)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Images (uint8 [0, 255] or normalised float) -> logits."""
-        if images.dtype == torch.uint8:
-            images = normalise(images)
-        return self.net(images)
+        return self.net(as_input(images))
 
     def on_train_epoch_start(self) -> None:
         self.criterion.start_epoch(self.current_epoch, self.trainer.max_epochs)
@@ -84,7 +109,12 @@ class ImageClassifier(pl.LightningModule):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         images, labels = batch[0], batch[1]
         is_synthetic = batch[2] if len(batch) > 2 else None
-        loss = self.criterion(self(images), labels, is_synthetic)
+        if self.batch_transform is None:
+            loss = self.criterion(self(images), labels, is_synthetic)
+        else:
+            mixed, terms = self.batch_transform(as_input(images), labels, is_synthetic)
+            logits = self(mixed)
+            loss = sum(share * self.criterion(logits, y, synthetic) for share, y, synthetic in terms)
         self.log("train_loss", loss, prog_bar=True, batch_size=len(labels))
         return loss
 

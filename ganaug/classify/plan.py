@@ -8,13 +8,14 @@ mixed set.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch.utils.data import Dataset, RandomSampler, Sampler, WeightedRandomSampler
 
-from ganaug.classify.losses import ClassifierLoss
-from ganaug.classify.parts import IMAGE, LOSS, ImagePart, LossPart, Strategy, parse_strategy
+from ganaug.classify.losses import ClassifierLoss, Mixup
+from ganaug.classify.parts import BATCH, IMAGE, BatchPart, ImagePart, LossPart, Strategy, parse_strategy
 from ganaug.data.dataset import ImageDataset
 from ganaug.errors import GanaugError
 from ganaug.synth.bank import SyntheticBank
@@ -23,11 +24,14 @@ from ganaug.synth.mixing import SYNTHETIC_SHARE, MixedDataset, balanced_sampler
 
 @dataclass
 class TrainingPlan:
-    """What one strategy trains on: the dataset, its sampler (None = plain shuffle) and the loss."""
+    """What one strategy trains on: the dataset, its sampler (None = plain shuffle), the loss, the batch mix
+    (None: none) and what the strategy needs of the classifier's constructor (`model_kwargs`)."""
 
     dataset: Dataset
     sampler: Sampler | None
     loss: ClassifierLoss
+    batch_transform: Mixup | None = None
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def class_weights(self) -> list[float] | None:
@@ -97,6 +101,7 @@ def plan_training(
     seed: int = 0,
     synthetic_share: float = SYNTHETIC_SHARE,
     synthetic_weight: float = 1.0,
+    part_settings: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> TrainingPlan:
     """The training data, sampler and loss of `strategy` (a name such as `gan+classical`) on `train`.
 
@@ -106,6 +111,8 @@ def plan_training(
     `(image, label, is_synthetic)` so the loss can weigh synthetic samples (`synthetic_weight`).
     `synthetic_share` below 1 caps the share of a class's draws that synthetic samples take (see
     `mixing_weights`); plain sampling then draws with replacement, each class as often as its size.
+    `part_settings` gives parts their settings by name (`{"la": {"tau": 1.5}}`); a loss part's counts are
+    each class's expected samples in one epoch (`epoch_counts`), generated ones included.
     """
     parsed = parse_strategy(strategy)
     if len(train) == 0:
@@ -114,8 +121,13 @@ def plan_training(
     transform = image.transform(train.image_shape, seed, classical) if isinstance(image, ImagePart) else None
     dataset = _dataset(parsed, train, bank, synthetic_counts, transform, seed)
     sampler = _sampler(parsed, dataset, train, seed, synthetic_share)
+    settings = dict(part_settings or {})
     loss = ClassifierLoss(synthetic_weight=synthetic_weight)
-    part = parsed.part(LOSS)
-    if isinstance(part, LossPart):
-        part.configure(loss, epoch_counts(dataset, sampler, train.num_classes))
-    return TrainingPlan(dataset, sampler, loss)
+    shaping = [p for p in parsed.parts if isinstance(p, LossPart)]
+    if shaping:
+        counts = epoch_counts(dataset, sampler, train.num_classes)
+        for part in shaping:
+            part.configure(loss, counts, **settings.get(part.name, {}))
+    batch = parsed.part(BATCH)
+    mix = batch.transform(**settings.get(batch.name, {})) if isinstance(batch, BatchPart) else None
+    return TrainingPlan(dataset, sampler, loss, mix, parsed.model_kwargs)

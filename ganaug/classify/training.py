@@ -79,6 +79,7 @@ def train_and_evaluate(
     seed: int = 0,
     synthetic_share: float = SYNTHETIC_SHARE,
     synthetic_weight: float = 1.0,
+    part_settings: Mapping[str, Mapping[str, Any]] | None = None,
     epochs: int = 30,
     batch_size: int = 128,
     model: Callable[..., pl.LightningModule] = ImageClassifier,
@@ -91,7 +92,8 @@ def train_and_evaluate(
     Seeded with `pl.seed_everything(seed)` and a deterministic Trainer, so the same seed gives the same
     metrics on CPU. Validation (val_loss, val_balanced_accuracy) is logged on splits.val each epoch.
     `model(in_channels=, num_classes=, loss=, **model_kwargs)` builds the classifier (default the reference
-    `ImageClassifier`); `trainer_kwargs` go to the Trainer over the quiet defaults.
+    `ImageClassifier`), with `batch_transform=` and what the strategy's parts need of it (`head="cosine"`
+    for ldam); `part_settings` go to the parts; `trainer_kwargs` to the Trainer over the quiet defaults.
     """
     parsed = parse_strategy(strategy)
     pl.seed_everything(seed, verbose=False)
@@ -105,8 +107,17 @@ def train_and_evaluate(
         seed=seed,
         synthetic_share=synthetic_share,
         synthetic_weight=synthetic_weight,
+        part_settings=part_settings,
     )
-    net = model(in_channels=train.image_shape[0], num_classes=train.num_classes, loss=plan.loss, **(model_kwargs or {}))
+    extra = {"batch_transform": plan.batch_transform} if plan.batch_transform is not None else {}
+    net = model(
+        in_channels=train.image_shape[0],
+        num_classes=train.num_classes,
+        loss=plan.loss,
+        **extra,
+        **plan.model_kwargs,
+        **(model_kwargs or {}),
+    )
     loader = DataLoader(
         plan.dataset, batch_size=batch_size, shuffle=plan.sampler is None, sampler=plan.sampler, num_workers=num_workers
     )

@@ -22,6 +22,8 @@ from ganaug.errors import GanaugError
 
 # Keys of the classifier group that set its training, not its constructor.
 TRAINING_KEYS = ("epochs", "batch_size")
+# The strategy parts whose settings sit under augment.<name>.
+PART_SETTINGS = ("la", "drw", "ldam", "mixup")
 
 
 @contextlib.contextmanager
@@ -70,6 +72,7 @@ class ClassifierRecipe:
     seed: int
     synthetic_share: float
     synthetic_weight: float
+    part_settings: dict[str, dict[str, Any]]
     trainer_kwargs: dict[str, Any]
 
     def kwargs(self) -> dict[str, Any]:
@@ -82,6 +85,7 @@ class ClassifierRecipe:
             "seed": self.seed,
             "synthetic_share": self.synthetic_share,
             "synthetic_weight": self.synthetic_weight,
+            "part_settings": self.part_settings,
             "trainer_kwargs": self.trainer_kwargs,
         }
 
@@ -98,5 +102,6 @@ def classifier_recipe(cfg: DictConfig, image_shape: tuple[int, int, int]) -> Cla
         seed=cfg.seed,
         synthetic_share=cfg.augment.synthetic_share,
         synthetic_weight=cfg.augment.synthetic_weight,
+        part_settings={name: section(cfg, f"augment.{name}") for name in PART_SETTINGS},
         trainer_kwargs=trainer_kwargs(cfg),
     )

@@ -31,7 +31,7 @@ def _assert_clean_failure(proc, tmp_path: Path, *needles: str) -> None:
         (["data=image_folder", "data.root=/no/such/folder"], ["/no/such/folder"]),
         (["imbalance.minority.classes=[eleven]"], ["eleven"]),
         (["imbalance.minority.classes=[42]"], ["42"]),
-        (["augment.strategies=[none,mixup]"], ["mixup"]),
+        (["augment.strategies=[none,smote]"], ["smote"]),
         (["imbalance.ratio=0.5"], ["imbalance.ratio"]),
         (["augment.synthetic_share=0"], ["augment.synthetic_share=0", "(0, 1]"]),
         (["augment=auto", "augment.auto.amounts=[0]"], ["augment.auto", "amounts"]),
@@ -77,7 +77,7 @@ def test_minority_class_without_training_images(tmp_path: Path) -> None:
     _assert_clean_failure(proc, tmp_path, "no training images")
 
 
-@pytest.mark.parametrize("override", ["data.foo=1", "gan.steps=many", "augment=mixup"])
+@pytest.mark.parametrize("override", ["data.foo=1", "gan.steps=many", "augment=smote"])
 def test_unknown_config_key_or_value_exits_non_zero(tmp_path: Path, override: str) -> None:
     proc = run_cli(["experiment=quick", f"hydra.run.dir={tmp_path / 'run'}", override], tmp_path)
     assert proc.returncode != 0

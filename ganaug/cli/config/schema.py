@@ -21,6 +21,7 @@ from ganaug.auto.search import AutoSettings
 from ganaug.classify.classical import classical_transform
 from ganaug.classify.losses import ClassifierLoss
 from ganaug.classify.model import ImageClassifier
+from ganaug.classify.parts import PARTS
 from ganaug.classify.training import train_and_evaluate
 from ganaug.data import sources
 from ganaug.data.imbalance import make_imbalanced, select_minority, synthetic_targets
@@ -228,11 +229,45 @@ class AutoConfig:
 
 
 @dataclass
+class LogitAdjustmentConfig:
+    """The `la` part: tau times the log prior added to the logits in training (1: balanced softmax)."""
+
+    tau: float = default_of(PARTS["la"].configure, "tau")
+
+
+@dataclass
+class DeferredReweightConfig:
+    """The `drw` part: effective-number class weights (beta) from the share `start` of the epochs on."""
+
+    beta: float = default_of(PARTS["drw"].configure, "beta")
+    start: float = default_of(PARTS["drw"].configure, "start")
+
+
+@dataclass
+class LDAMConfig:
+    """The `ldam` part: the rarest class's margin and the scale of the cosine logits."""
+
+    max_margin: float = default_of(PARTS["ldam"].configure, "max_margin")
+    scale: float = default_of(PARTS["ldam"].configure, "scale")
+
+
+@dataclass
+class MixupConfig:
+    """The `mixup` part: lam ~ Beta(alpha, alpha)."""
+
+    alpha: float = default_of(PARTS["mixup"].transform, "alpha")
+
+
+@dataclass
 class AugmentConfig:
-    """Which strategies a run evaluates, and their settings."""
+    """Which strategies a run evaluates, and their settings (each part's under its name)."""
 
     strategies: list[str] = MISSING
     classical: ClassicalConfig = field(default_factory=ClassicalConfig)
+    la: LogitAdjustmentConfig = field(default_factory=LogitAdjustmentConfig)
+    drw: DeferredReweightConfig = field(default_factory=DeferredReweightConfig)
+    ldam: LDAMConfig = field(default_factory=LDAMConfig)
+    mixup: MixupConfig = field(default_factory=MixupConfig)
     synthetic_weight: float = default_of(ClassifierLoss, "synthetic_weight")
     synthetic_share: float = SYNTHETIC_SHARE
     auto: AutoConfig = field(default_factory=AutoConfig)

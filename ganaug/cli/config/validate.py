@@ -14,11 +14,11 @@ from omegaconf import DictConfig, OmegaConf
 from ganaug.auto.search import AUTO, AutoSettings
 from ganaug.classify.classical import classical_transform
 from ganaug.classify.losses import ClassifierLoss
-from ganaug.classify.parts import parse_strategy
+from ganaug.classify.parts import PARTS, BatchPart, parse_strategy
 from ganaug.classify.training import train_and_evaluate
 from ganaug.data.imbalance import make_imbalanced, select_minority, synthetic_targets
 from ganaug.errors import GanaugError, check_arguments
-from ganaug.flow.settings import TRAINING_KEYS, section
+from ganaug.flow.settings import PART_SETTINGS, TRAINING_KEYS, section
 from ganaug.gan.monitor import TrainingMonitor
 from ganaug.gan.training import gan_training_set, train_gan
 from ganaug.quality.cas import classification_accuracy_score
@@ -88,3 +88,7 @@ def validate(cfg: DictConfig) -> None:
     check_keys(ClassifierLoss, cfg, {"synthetic_weight": "augment.synthetic_weight"})
     check_keys(mixing_weights, cfg, {"synthetic_share": "augment.synthetic_share"})
     check_keys(classical_transform, cfg, keys_in("augment.classical", ("max_shift", "max_rotation")))
+    for name in PART_SETTINGS:
+        part = PARTS[name]
+        target = part.transform if isinstance(part, BatchPart) else part.configure  # type: ignore[attr-defined]
+        check_keys(target, cfg, keys_in(f"augment.{name}", cfg.augment[name]))
