@@ -58,18 +58,23 @@ def paired_gain(
     reference: Sequence[float | None],
     holdout_ratio: float = 0.0,
     extra_variance: float = 0.0,
+    pooled_variance: float | None = None,
 ) -> Gain:
     """Mean and standard error of `values[s] - reference[s]` over the splits where both exist.
 
     `holdout_ratio` (held-out over fit size) corrects the variance for overlapping training sets, and
-    `extra_variance` adds noise the splits do not show (see the module docstring). One usable split gives
-    an infinite uncertainty (nothing is known about the training noise); none gives n=0.
+    `extra_variance` adds noise the splits do not show (see the module docstring). `pooled_variance` is a
+    paired difference's variance known from elsewhere (many candidates' runs), used instead of these
+    splits' own; without it, one usable split gives an infinite uncertainty (nothing is known about the
+    training noise). No usable split gives n=0.
     """
     diffs = [v - r for v, r in zip(values, reference, strict=True) if v is not None and r is not None]
     n = len(diffs)
     if n == 0:
         return Gain(0.0, math.inf, 0)
     mean = sum(diffs) / n
+    if pooled_variance is not None:
+        return Gain(mean, math.sqrt(pooled_variance * (1.0 / n + holdout_ratio) + extra_variance), n)
     if n == 1:
         return Gain(mean, math.inf, 1)
     variance = sum((d - mean) ** 2 for d in diffs) / (n - 1)
@@ -107,6 +112,40 @@ def sampling_variance(
 def holdout_ratio(splits: Sequence[HoldoutSplit]) -> float:
     """Mean held-out size over fit size of the splits (the variance correction's n_holdout/n_fit)."""
     return sum(len(s.holdout) / max(len(s.fit), 1) for s in splits) / len(splits) if splits else 0.0
+
+
+def _metric(scores: Sequence[Score], class_id: int | None) -> list[float | None]:
+    """Balanced accuracy per split, or (`class_id`) that class's recall."""
+    if class_id is None:
+        return [s.balanced_accuracy for s in scores]
+    return [s.per_class_recall[class_id] if class_id < len(s.per_class_recall) else None for s in scores]
+
+
+@dataclass(frozen=True)
+class Noise:
+    """What a paired gain's standard error accounts for, besides the splits' own differences.
+
+    `holdout_ratio`: folds of one training set overlap (Nadeau-Bengio); `holdout_counts`: every split scores
+    on one fixed held-out set of that many images per class (its sampling variance is added);
+    `pair_variance` / `class_pair_variance`: a paired difference's training variance in one run, pooled from
+    many candidates' repeated runs (for balanced accuracy / per class recall), so a single run's gain has a
+    finite uncertainty.
+    """
+
+    holdout_ratio: float = 0.0
+    holdout_counts: tuple[int, ...] | None = None
+    pair_variance: float | None = None
+    class_pair_variance: tuple[float | None, ...] | None = None
+
+    def gain(self, values: Sequence[Score], reference: Sequence[Score], class_id: int | None = None) -> Gain:
+        """The paired gain of `values` over `reference` in balanced accuracy (or class `class_id`'s recall)."""
+        extra = 0.0
+        if self.holdout_counts is not None:
+            extra = sampling_variance(values, reference, self.holdout_counts, class_id)
+        pooled = self.pair_variance
+        if class_id is not None:
+            pooled = self.class_pair_variance[class_id] if self.class_pair_variance is not None else None
+        return paired_gain(_metric(values, class_id), _metric(reference, class_id), self.holdout_ratio, extra, pooled)
 
 
 def mean_balanced_accuracy(scores: Sequence[Score]) -> float:
@@ -174,21 +213,17 @@ class Decision(Generic[T]):
 
     @property
     def verdict(self) -> str:
-        """The decision in one line: what was chosen and why."""
+        """The decision in one line: what was chosen, against which reference, and by how much."""
         ref = self.reference
         if self.improved:
-            won = self.results[self.chosen]
             return (
-                f"GAN augmentation helped on held-back training data: '{self.chosen}' beat '{ref}' by "
-                f"{won.gain} balanced accuracy and is used."
+                f"'{self.chosen}' beats '{ref}' by {self.results[self.chosen].gain} balanced accuracy on held-back "
+                f"data; '{self.chosen}' is used."
             )
         others = [r for name, r in self.results.items() if name not in self.baselines and r.gain.n > 0]
         best = max(others, key=lambda r: r.gain.mean, default=None)
         closest = f" (closest: '{best.name}', {best.gain})" if best is not None else ""
-        return (
-            f"GAN augmentation did not help on this data: no candidate beat the best baseline '{ref}' by more "
-            f"than its uncertainty{closest}; '{ref}' is used instead."
-        )
+        return f"no candidate beat '{ref}' by more than its uncertainty{closest}; '{ref}' is used."
 
 
 def score_candidates(
@@ -213,15 +248,13 @@ def decide(
     candidates: Mapping[str, T],
     baselines: Sequence[str],
     margin: float = 1.0,
-    holdout_ratio: float = 0.0,
-    holdout_counts: Sequence[int] | None = None,
+    noise: Noise = Noise(),
 ) -> Decision[T]:
     """The best baseline by mean balanced accuracy is the reference; the candidate with the largest gain
     that beats it by more than `margin` standard errors is chosen, else the reference itself.
 
-    `holdout_ratio` corrects the standard errors for folds of one training set (see `holdout_ratio()`);
-    `holdout_counts` (images per class of one fixed held-out set that every split scores on) adds that
-    set's sampling noise (see `sampling_variance`)."""
+    `noise` says what the standard errors account for (overlapping folds, a fixed held-out set's sampling
+    noise, a pooled training variance; see `Noise`)."""
     if not baselines:
         raise GanaugError("no baselines to compare candidates with; name at least one (e.g. 'classical')")
     missing = sorted(set(baselines) - set(scores))
@@ -231,14 +264,8 @@ def decide(
         raise GanaugError(f"margin={margin}: the number of standard errors a win must exceed must be >= 0")
 
     reference = best_baseline(scores, baselines)
-    ref_scores = scores[reference]
-    ref = [s.balanced_accuracy for s in ref_scores]
-
-    def gain(values: Sequence[Score]) -> Gain:
-        extra = sampling_variance(values, ref_scores, holdout_counts) if holdout_counts is not None else 0.0
-        return paired_gain([s.balanced_accuracy for s in values], ref, holdout_ratio, extra)
-
-    results = {name: CandidateResult(name, list(values), gain(values)) for name, values in scores.items()}
+    ref = scores[reference]
+    results = {name: CandidateResult(name, list(values), noise.gain(values, ref)) for name, values in scores.items()}
     winners = [r for name, r in results.items() if name not in baselines and r.gain.beats(margin)]
     chosen = max(winners, key=lambda r: r.gain.mean).name if winners else reference
     results[chosen].chosen = True
@@ -265,29 +292,15 @@ def choose(
     unknown = sorted(set(baselines) - set(candidates))
     if unknown:
         raise GanaugError(f"baselines {unknown} are not among the candidates {sorted(candidates)}; add them")
-    return decide(score_candidates(candidates, score, splits), candidates, baselines, margin, holdout_ratio(splits))
+    noise = Noise(holdout_ratio=holdout_ratio(splits))
+    return decide(score_candidates(candidates, score, splits), candidates, baselines, margin, noise)
 
 
 def per_class_gains(
-    scores: Mapping[str, Sequence[Score]],
-    reference: str,
-    options: Sequence[str],
-    class_id: int,
-    holdout_ratio: float = 0.0,
-    holdout_counts: Sequence[int] | None = None,
+    scores: Mapping[str, Sequence[Score]], reference: str, options: Sequence[str], class_id: int, noise: Noise = Noise()
 ) -> dict[str, Gain]:
-    """Each option's paired gain in class `class_id`'s recall over the reference (see `decide` for the
-    two corrections)."""
-
-    def recall(name: str) -> list[float | None]:
-        return [s.per_class_recall[class_id] if class_id < len(s.per_class_recall) else None for s in scores[name]]
-
-    def extra(name: str) -> float:
-        if holdout_counts is None:
-            return 0.0
-        return sampling_variance(scores[name], scores[reference], holdout_counts, class_id)
-
-    return {name: paired_gain(recall(name), recall(reference), holdout_ratio, extra(name)) for name in options}
+    """Each option's paired gain in class `class_id`'s recall over the reference (see `Noise`)."""
+    return {name: noise.gain(scores[name], scores[reference], class_id) for name in options}
 
 
 def best_option_per_class(
@@ -296,14 +309,13 @@ def best_option_per_class(
     options: Sequence[str],
     classes: Sequence[int],
     margin: float = 1.0,
-    holdout_ratio: float = 0.0,
-    holdout_counts: Sequence[int] | None = None,
+    noise: Noise = Noise(),
 ) -> dict[int, str | None]:
     """For each class, the option whose gain in that class's recall is largest and beats its uncertainty
     by `margin` standard errors; None (keep the reference's treatment of that class) when none does."""
     chosen: dict[int, str | None] = {}
     for c in classes:
-        gains = per_class_gains(scores, reference, options, c, holdout_ratio, holdout_counts)
+        gains = per_class_gains(scores, reference, options, c, noise)
         winners = [name for name, g in gains.items() if g.beats(margin)]
         chosen[c] = max(winners, key=lambda name: gains[name].mean) if winners else None
     return chosen

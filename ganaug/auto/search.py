@@ -1,21 +1,16 @@
-"""The `auto` strategy's search: which augmentation the reference classifier trains with on this data.
+"""The `auto` strategy's search: which strategy the classifier trains with, and whether generated data helps.
 
-Candidates are scored on held-back data: by default the validation split (each candidate trained on the
-whole training split `validation_runs` times with different seeds, scored on images neither the GAN nor
-the classifier saw), or with `holdout="folds"` on stratified folds of the training split. `AutoSearch`
-runs it in stages, one method each:
-0. the baselines (classical strategies) and the probe (`gan+classical` with the largest amount) at the
-   full training length and with the cheaper proxy (fewer epochs); the proxy is used for the other
-   candidates only if it ranks the baselines as the full length does and measures the probe's gain as
-   the full length does (`proxy_check`), otherwise every candidate trains the full length;
-1. `gan+classical` with each other amount of synthetic data (a fraction of every minority class's
-   target count);
-2. per class, the amount whose gain in that class's recall beats its uncertainty (zero otherwise),
-   as one more candidate;
-3. the best `gan+classical` candidate so far with each quality-gate threshold, each loss weight of
-   synthetic samples and each cap on their share of a class's draws.
-The best baseline is the reference; a candidate replaces it only by beating it by more than `margin`
-standard errors of the paired gain (`decision.decide`).
+The baselines (strategies without generated data) and the GAN candidates built on the best of them race
+through rungs of growing training length (`race.Race`): each GAN candidate is the reference's recipe plus
+generated samples (`gan+la+classical` when `la+classical` leads), with each amount of synthetic data and
+each snapshot of the GAN run (its length, chosen on validation). Candidates are scored on held-back data:
+by default the validation split (training on the whole training split, scored on images neither the GAN
+nor the classifier saw), or with `holdout="folds"` on stratified folds of the training split. The last rung
+trains the reference and the best GAN candidate at the final length on every split; the GAN candidate is
+used only when its paired gain beats the reference by more than `margin` standard errors.
+
+On the validation split, the last rung's first run of the chosen candidate is the final model: it trains
+exactly as the final training would (the whole training split, the run's seed), so it is not trained twice.
 """
 
 from __future__ import annotations
@@ -27,42 +22,55 @@ from typing import Any
 
 import numpy as np
 
-from ganaug.auto.decision import (
-    Decision,
-    Score,
-    best_baseline,
-    best_option_per_class,
-    decide,
-    holdout_ratio,
-    mean_balanced_accuracy,
-    score_candidates,
-)
-from ganaug.auto.proxy import MIN_BASELINES_FOR_PROXY, ProxyCheck, proxy_check
+from ganaug.auto.decision import Decision, Noise, Score, best_option_per_class, holdout_ratio
+from ganaug.auto.race import Race, Rung
 from ganaug.auto.splits import HoldoutSplit, stratified_folds
-from ganaug.classify.parts import CLASSICAL_STRATEGIES, GAN_STRATEGY
+from ganaug.classify.metrics import evaluate
+from ganaug.classify.parts import STRATEGIES, parse_strategy
 from ganaug.classify.results import MetricsRow
-from ganaug.classify.training import train_and_evaluate
+from ganaug.classify.training import FitResult, fit_strategy
 from ganaug.data.dataset import DatasetSplits, ImageDataset
-from ganaug.errors import GanaugError, at_least, between, checked_fields, each, one_of, optional
+from ganaug.errors import Constraint, GanaugError, at_least, between, checked_fields, each, one_of
 from ganaug.synth.bank import SyntheticBank
 from ganaug.synth.mixing import SHARE, SYNTHETIC_SHARE
 
 # The strategy that chooses among the others on held-back training data, then trains one.
 AUTO = "auto"
 HOLDOUTS = ("validation", "folds")
+# The baselines auto races by default: the classical strategies and the long-tail field's standard
+# methods, with the classical augmentation where they are used with augmentation.
+BASELINES = (
+    *(s for s in STRATEGIES if not parse_strategy(s).synthetic),
+    "la+classical",
+    "ldam+drw+classical",
+    "mixup+drw+classical",
+)
+_RUN_SEED_STRIDE = 1000  # run r of a candidate trains with the run's seed + r * 1000
+
+
+def _no_synthetic(strategy: str) -> bool:
+    try:
+        return not parse_strategy(strategy).synthetic
+    except GanaugError:
+        return False
+
+
+BASELINE = Constraint(_no_synthetic, "a baseline is a strategy without generated data (e.g. la+classical)")
 
 
 @dataclass(frozen=True)
 class AugmentChoice:
-    """What one candidate trains with: a strategy, and for gan+classical its synthetic data settings.
+    """What one candidate trains with: a strategy, and for a strategy with generated data its settings.
 
-    `synthetic_counts[c]` samples of minority class c (0 allowed), drawn only from bank samples whose
-    own-class confidence is at least `min_confidence` (None: no gate), each weighted `synthetic_weight`
-    in the loss, taking at most `synthetic_share` of their class's draws.
+    `synthetic_counts[c]` samples of minority class c (0 allowed) from the bank of GAN snapshot `snapshot`
+    (its generator step; None: the run's final generator), drawn only from samples whose own-class
+    confidence is at least `min_confidence` (None: no gate), each weighted `synthetic_weight` in the loss,
+    taking at most `synthetic_share` of their class's draws.
     """
 
     strategy: str
     synthetic_counts: dict[int, int] = field(default_factory=dict)
+    snapshot: int | None = None
     min_confidence: float | None = None
     synthetic_weight: float = 1.0
     synthetic_share: float = SYNTHETIC_SHARE
@@ -72,6 +80,7 @@ class AugmentChoice:
         return {
             "strategy": self.strategy,
             "synthetic_counts": {str(c): n for c, n in sorted(self.synthetic_counts.items())},
+            "snapshot": self.snapshot,
             "min_confidence": self.min_confidence,
             "synthetic_weight": self.synthetic_weight,
             "synthetic_share": self.synthetic_share,
@@ -80,35 +89,40 @@ class AugmentChoice:
 
 @dataclass(frozen=True)
 class AutoSettings:
-    """The search's candidates, held-back data and decision rule (see the module docstring).
+    """The race's candidates, rungs, held-back data and decision rule (see the module docstring).
 
-    `holdout` "validation": `validation_runs` trainings per candidate on the whole training split, scored
-    on the validation split; "folds": `folds` stratified folds of the training split, `repeats` times.
-    `proxy_epochs` (at most the final training's length; None: no proxy) is the candidates' training
-    length when the proxy check trusts it, which needs at least three baselines.
+    `amounts`: fractions of every minority class's target count tried in the GAN candidates;
+    `synthetic_shares`, `min_confidences`, `synthetic_weights`: variants of the best GAN candidate (share
+    caps, quality-gate thresholds, loss weights) added after the first rung; `per_class`: a candidate
+    with, per class, the amount whose gain in that class's recall beats its uncertainty. `rungs`: the
+    rungs' training lengths as fractions of the final training's epochs (the last one 1); `keep`: each
+    rung promotes the best 1/keep of each group. `holdout` "validation": `validation_runs` paired runs at
+    the last rung, on the whole training split, scored on the validation split; "folds": `folds`
+    stratified folds of the training split, `repeats` times, at every rung.
     """
 
-    baselines: tuple[str, ...] = field(
-        default=CLASSICAL_STRATEGIES, metadata={"check": each(one_of(CLASSICAL_STRATEGIES))}
-    )
-    amounts: tuple[float, ...] = field(default=(0.1, 0.3, 1.0), metadata={"check": each(between(0, 1, low_open=True))})
-    min_confidences: tuple[float, ...] = field(default=(0.9,), metadata={"check": each(between(0, 1))})
-    synthetic_weights: tuple[float, ...] = field(default=(0.5,), metadata={"check": each(at_least(0))})
-    synthetic_shares: tuple[float, ...] = field(default=(0.25,), metadata={"check": each(SHARE)})
-    per_class: bool = True
+    baselines: tuple[str, ...] = field(default=BASELINES, metadata={"check": each(BASELINE)})
+    amounts: tuple[float, ...] = field(default=(1.0,), metadata={"check": each(between(0, 1, low_open=True))})
+    synthetic_shares: tuple[float, ...] = field(default=(), metadata={"check": each(SHARE)})
+    min_confidences: tuple[float, ...] = field(default=(), metadata={"check": each(between(0, 1))})
+    synthetic_weights: tuple[float, ...] = field(default=(), metadata={"check": each(at_least(0))})
+    per_class: bool = False
+    rungs: tuple[float, ...] = field(default=(0.25, 1.0), metadata={"check": each(between(0, 1, low_open=True))})
+    keep: int = field(default=2, metadata={"check": at_least(2)})
     holdout: str = field(default="validation", metadata={"check": one_of(HOLDOUTS)})
     validation_runs: int = field(default=2, metadata={"check": at_least(2)})
     folds: int = field(default=3, metadata={"check": at_least(2)})
     repeats: int = field(default=1, metadata={"check": at_least(1)})
     margin: float = field(default=1.0, metadata={"check": at_least(0)})
-    proxy_epochs: int | None = field(default=10, metadata={"check": optional(at_least(1))})
     seed: int = 0
 
     def __post_init__(self) -> None:
         if not self.baselines:
-            raise GanaugError(f"baselines=[]: name one or more of {', '.join(CLASSICAL_STRATEGIES)}")
+            raise GanaugError("baselines=(): name one or more strategies without generated data (e.g. classical)")
         if not self.amounts:
-            raise GanaugError("amounts=[]: give one or more fractions of the target count, each in (0, 1]")
+            raise GanaugError("amounts=(): give one or more fractions of the target count, each in (0, 1]")
+        if not self.rungs or self.rungs[-1] != 1.0 or list(self.rungs) != sorted(set(self.rungs)):
+            raise GanaugError(f"rungs={list(self.rungs)}: increasing fractions of the epochs, the last one 1.0")
         checked_fields(self)
 
     @classmethod
@@ -116,32 +130,37 @@ class AutoSettings:
         """Settings from a config mapping (lists become tuples), seeded by the run's seed."""
         return cls(**{k: tuple(v) if isinstance(v, list | tuple) else v for k, v in values.items()}, seed=seed)
 
+    def budgets(self, epochs: int) -> list[int]:
+        """The rungs' training lengths in epochs, for a final training of `epochs`."""
+        return sorted({max(1, round(f * epochs)) for f in self.rungs})
+
 
 @dataclass
 class AutoResult:
-    """The decision, the per-class amounts found in stage 2, what the search cost, the candidates'
-    training length, the proxy check (None when no proxy was asked for) and what was held back."""
+    """The decision, the race's rungs, what it cost, the snapshots raced and what was held back; `final`
+    is the chosen candidate's full-length run when it is the final model (validation split)."""
 
     decision: Decision[AugmentChoice]
-    per_class: dict[int, str | None]
+    rungs: list[Rung]
     seconds: float
     trainings: int
-    candidate_epochs: int
-    proxy_check: ProxyCheck | None = None
-    holdout: str = "folds"
+    snapshots: list[int | None]
+    holdout: str = "validation"
+    final: FitResult | None = None
+
+    @property
+    def candidate_epochs(self) -> list[int]:
+        """The training length of each rung."""
+        return [r.epochs for r in self.rungs]
 
     def to_json(self, class_names: Sequence[str], final_fit_seconds: float | None = None) -> dict:
-        """The decision as JSON (`auto.json`): chosen settings per class, every candidate's score with its
-        uncertainty, the search's cost (also in final trainings when `final_fit_seconds` is given)."""
+        """The decision as JSON (`auto.json`): the chosen settings per class, every candidate's scores with
+        their uncertainty rung by rung, the chosen snapshot, and the search's cost (also in final trainings
+        when `final_fit_seconds` is given: the time of every training but the final model's own)."""
         decision = self.decision
         chosen = decision.chosen_candidate
         per_class = {
-            class_names[c]: {
-                "class_id": c,
-                "synthetic_count": chosen.synthetic_counts.get(c, 0),
-                "amount_from_per_class_search": self.per_class.get(c),
-            }
-            for c in sorted(set(chosen.synthetic_counts) | set(self.per_class))
+            class_names[c]: {"class_id": c, "synthetic_count": n} for c, n in sorted(chosen.synthetic_counts.items())
         }
         return {
             "reference": decision.reference,
@@ -150,14 +169,16 @@ class AutoResult:
             "verdict": decision.verdict,
             "margin_in_standard_errors": decision.margin,
             "chosen_settings": chosen.to_json(),
+            "chosen_snapshot": chosen.snapshot,
+            "snapshots": self.snapshots,
             "per_class": per_class,
             "candidates": [
                 {**r.to_json(), "settings": decision.candidates[name].to_json()} for name, r in decision.results.items()
             ],
+            "rungs": [r.to_json() for r in self.rungs],
             "holdout": self.holdout,
             "splits": decision.n_splits,
             "candidate_epochs": self.candidate_epochs,
-            "proxy_check": None if self.proxy_check is None else self.proxy_check.to_json(),
             "trainings": self.trainings,
             "decision_seconds": round(self.seconds, 3),
             "final_fit_seconds": final_fit_seconds,
@@ -204,109 +225,127 @@ class GatedBanks:
         return self._gated[min_confidence]
 
 
-def fit_choice(
-    choice: AugmentChoice, splits: DatasetSplits, banks: GatedBanks | None, **train_kwargs: Any
-) -> MetricsRow:
-    """Train and score the classifier with `choice` (train_and_evaluate's metrics row).
+# The banks a search draws from: one per GAN snapshot (key: its generator step; None: the final generator).
+Banks = Mapping[int | None, GatedBanks]
 
-    Counts above what the (gated) bank holds for a class are capped to it. `train_kwargs` go to
-    train_and_evaluate (classical, seed, epochs, batch_size, model, model_kwargs, trainer_kwargs); the
-    choice's own synthetic weight and share replace any given there.
-    """
-    kwargs = {k: v for k, v in train_kwargs.items() if k not in ("synthetic_share", "synthetic_weight")}
-    if choice.strategy != GAN_STRATEGY:
-        return train_and_evaluate(choice.strategy, splits, **kwargs)
-    if banks is None:
-        raise GanaugError(f"a {GAN_STRATEGY} candidate needs the synthetic bank; generate one first")
-    source = banks(choice.min_confidence)
+
+def choice_kwargs(choice: AugmentChoice, banks: Banks | None) -> dict[str, Any]:
+    """fit_strategy's synthetic-data keywords for `choice` (counts above what the bank holds are capped)."""
+    if not parse_strategy(choice.strategy).synthetic:
+        return {}
+    if not banks or choice.snapshot not in banks:
+        raise GanaugError(
+            f"candidate '{choice.strategy}' needs the bank of GAN snapshot {choice.snapshot}; generate it first"
+        )
+    source = banks[choice.snapshot](choice.min_confidence)
     held = source.counts()
-    counts = {c: min(n, held[c]) for c, n in choice.synthetic_counts.items()}
-    return train_and_evaluate(
-        GAN_STRATEGY,
-        splits,
-        bank=source,
-        synthetic_counts=counts,
-        synthetic_share=choice.synthetic_share,
-        synthetic_weight=choice.synthetic_weight,
-        **kwargs,
-    )
+    return {
+        "bank": source,
+        "synthetic_counts": {c: min(n, held[c]) for c, n in choice.synthetic_counts.items()},
+        "synthetic_share": choice.synthetic_share,
+        "synthetic_weight": choice.synthetic_weight,
+    }
+
+
+def fit_choice(choice: AugmentChoice, splits: DatasetSplits, banks: Banks | None, **train_kwargs: Any) -> FitResult:
+    """Train the classifier with `choice` on splits.train; `train_kwargs` go to fit_strategy (classical,
+    seed, epochs, batch_size, model, model_kwargs, part_settings, trainer_kwargs); the choice's own
+    synthetic weight and share replace any given there."""
+    kwargs = {k: v for k, v in train_kwargs.items() if k not in ("synthetic_share", "synthetic_weight")}
+    return fit_strategy(choice.strategy, splits, **kwargs, **choice_kwargs(choice, banks))
+
+
+def _score(fit: FitResult, heldout: ImageDataset, train: ImageDataset) -> Score:
+    metrics = evaluate(fit.model, heldout, train.num_classes, train.counts())
+    return Score(metrics["balanced_accuracy"], tuple(metrics["per_class_recall"]))
 
 
 class CandidateTrainer:
-    """Trains candidates on the held-back splits and counts the trainings; `epochs` is the current length."""
+    """Trains candidates on the held-back splits, counts the trainings and keeps the final-length run of
+    each candidate on the validation split's first run (the final model, if it is chosen)."""
 
     def __init__(
         self,
-        train: ImageDataset,
-        banks: GatedBanks,
-        splits: Sequence[HoldoutSplit],
-        val: ImageDataset | None,
-        epochs: int,
+        splits: DatasetSplits,
+        banks: Banks,
+        holdouts: Sequence[HoldoutSplit],
+        on_validation: bool,
         progress: Callable[[str], None] | None,
         train_kwargs: Mapping[str, Any],
     ) -> None:
-        self.train = train
+        self.splits = splits
         self.banks = banks
-        self.splits = list(splits)
-        self.on_validation = val is not None
-        self.validation_data = None if val is None else DatasetSplits(train, train.subset([]), val)
-        self.epochs = epochs
+        self.holdouts = list(holdouts)
+        self.on_validation = on_validation
         self.progress = progress
         self.train_kwargs = dict(train_kwargs)
         self.trainings = 0
+        self.final_runs: dict[str, FitResult] = {}
 
-    def score(self, candidates: Mapping[str, AugmentChoice]) -> dict[str, list[Score]]:
-        """Every candidate's score on every split, at the current length."""
-        return score_candidates(candidates, lambda choice, split: self._score(candidates, choice, split), self.splits)
+    def _data(self, split: HoldoutSplit) -> tuple[DatasetSplits, ImageDataset]:
+        """What a run trains on and what it is scored on."""
+        if self.on_validation:
+            return self.splits, self.splits.val
+        train = self.splits.train
+        return DatasetSplits(train.subset(split.fit), train.subset([]), train.subset(split.holdout)), train.subset(
+            split.holdout
+        )
 
-    def _score(self, candidates: Mapping[str, AugmentChoice], choice: AugmentChoice, split: HoldoutSplit) -> Score:
-        self.trainings += 1
-        if self.progress is not None:
-            name = next(n for n, c in candidates.items() if c == choice)
-            self.progress(f"auto: {name}, split {split.index + 1}/{len(self.splits)}, {self.epochs} epochs")
-        kwargs = dict(self.train_kwargs)
-        if self.validation_data is not None:
-            kwargs["seed"] = kwargs.get("seed", 0) * 1000 + split.index + 1
-            data = self.validation_data
-        else:
-            data = DatasetSplits(self.train.subset(split.fit), self.train.subset([]), self.train.subset(split.holdout))
-        row = fit_choice(choice, data, self.banks, epochs=self.epochs, **kwargs)
-        return Score(row["balanced_accuracy"], tuple(row["per_class_recall"]))
+    def score(
+        self, candidates: Mapping[str, AugmentChoice], rung: int, epochs: int, final: bool
+    ) -> dict[str, list[Score]]:
+        """Each candidate's scores at `epochs`: on every split at the last rung (and on folds), else on the first."""
+        holdouts = self.holdouts if final or not self.on_validation else self.holdouts[:1]
+        out: dict[str, list[Score]] = {}
+        for name, choice in candidates.items():
+            out[name] = []
+            for split in holdouts:
+                self.trainings += 1
+                if self.progress is not None:
+                    self.progress(
+                        f"auto: rung {rung + 1}, {name}, split {split.index + 1}/{len(holdouts)}, {epochs} epochs"
+                    )
+                data, heldout = self._data(split)
+                seed = self.train_kwargs.get("seed", 0) + _RUN_SEED_STRIDE * (split.index if self.on_validation else 0)
+                kwargs = {**self.train_kwargs, "seed": seed, "epochs": epochs}
+                fit = fit_choice(choice, data, self.banks, **kwargs)
+                if final and self.on_validation and split.index == 0:
+                    self.final_runs[name] = fit
+                out[name].append(_score(fit, heldout, data.train))
+        return out
 
 
-def _validation_runs(train: ImageDataset, val: ImageDataset | None, runs: int) -> list[HoldoutSplit]:
-    """The validation mode's splits: `runs` trainings on the whole training split (scored on `val`)."""
-    if val is None or len(val) == 0:
+def _validation_runs(splits: DatasetSplits, runs: int) -> list[HoldoutSplit]:
+    """The validation mode's splits: `runs` trainings on the whole training split (scored on the validation split)."""
+    if len(splits.val) == 0:
         raise GanaugError(
-            "holdout 'validation' needs a validation split; give val (a data source with validation images) "
+            "holdout 'validation' needs a validation split; give a data source with validation images "
             "or use holdout='folds'"
         )
-    everything = np.arange(len(train))
+    everything = np.arange(len(splits.train))
     return [HoldoutSplit(r, everything, np.zeros(0, dtype=np.int64)) for r in range(runs)]
 
 
 class AutoSearch:
-    """The staged search of the module docstring: one method per stage, then `result`.
+    """The race of the module docstring: the baselines and the GAN candidates built on the first rung's
+    reference, then the variants of the best GAN candidate; `run` returns the AutoResult.
 
-    `train_kwargs` go to train_and_evaluate. The gan+classical candidates start from `synthetic_share` (in
-    `train_kwargs`: the run's `augment.synthetic_share`, default SYNTHETIC_SHARE); stage 3 tries
-    `settings.synthetic_shares` on the best of them. `targets` are the minority classes' full synthetic
-    counts (the bank holds at least these, unless a gate left a class short).
+    `banks` hold one bank per GAN snapshot (`Banks`); `targets` are the minority classes' full synthetic
+    counts; `train_kwargs` go to fit_strategy (the run's `synthetic_share` starts the GAN candidates).
     """
 
     def __init__(
         self,
-        train: ImageDataset,
-        banks: GatedBanks,
+        splits: DatasetSplits,
+        banks: Banks,
         targets: Mapping[int, int],
         settings: AutoSettings,
         *,
-        val: ImageDataset | None = None,
         epochs: int = 30,
         progress: Callable[[str], None] | None = None,
         train_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
-        if settings.min_confidences and banks.confidences is None:
+        if settings.min_confidences and any(b.confidences is None for b in banks.values()):
             raise GanaugError(
                 f"min_confidences need the bank samples' own-class confidences; pass them to GatedBanks "
                 f"({_CONFIDENCES}) or set min_confidences to ()"
@@ -316,116 +355,100 @@ class AutoSearch:
         self.epochs = epochs
         kwargs = dict(train_kwargs or {})
         self.share = kwargs.pop("synthetic_share", SYNTHETIC_SHARE)
-        self.holdout = settings.holdout
-        if settings.holdout == "validation":
-            splits = _validation_runs(train, val, settings.validation_runs)
-            self.ratio, self.held_counts = 0.0, val.counts()  # type: ignore[union-attr]
+        kwargs.pop("synthetic_weight", None)
+        self.banks = banks
+        on_validation = settings.holdout == "validation"
+        if on_validation:
+            holdouts = _validation_runs(splits, settings.validation_runs)
+            counts = tuple(splits.val.counts())
+            early, final = Noise(holdout_counts=counts, pair_variance=0.0), Noise(holdout_counts=counts)
         else:
-            splits = stratified_folds(train.labels, settings.folds, settings.repeats, settings.seed)
-            self.ratio, self.held_counts = holdout_ratio(splits), None
-            val = None
-        self.trainer = CandidateTrainer(train, banks, splits, val, epochs, progress, kwargs)
-        self.amounts = {
-            f"{GAN_STRATEGY} {a * 100:g}%": AugmentChoice(
-                GAN_STRATEGY, scaled_counts(targets, a), synthetic_share=self.share
-            )
-            for a in settings.amounts
-        }
-        self.probe = f"{GAN_STRATEGY} {max(settings.amounts) * 100:g}%"
-        self.candidates: dict[str, AugmentChoice] = {name: AugmentChoice(name) for name in settings.baselines}
-        self.candidates[self.probe] = self.amounts[self.probe]
-        self.scores: dict[str, list[Score]] = {}
-        self.check: ProxyCheck | None = None
-        self.per_class: dict[int, str | None] = {}
-        self.reference = ""
+            holdouts = stratified_folds(splits.train.labels, settings.folds, settings.repeats, settings.seed)
+            early = final = Noise(holdout_ratio=holdout_ratio(holdouts))
+        self.trainer = CandidateTrainer(splits, banks, holdouts, on_validation, progress, kwargs)
+        self.race = Race(settings.budgets(epochs), self.trainer.score, settings.baselines, early, final,
+                         settings.margin, settings.keep)  # fmt: skip
 
-    def _add(self, new: Mapping[str, AugmentChoice]) -> None:
-        """Score the candidates not seen yet (by name or by settings)."""
-        fresh = {k: v for k, v in new.items() if k not in self.candidates and v not in self.candidates.values()}
-        self.candidates.update(fresh)
-        self.scores.update(self.trainer.score(fresh))
+    def gan_candidates(self, reference: str) -> dict[str, AugmentChoice]:
+        """The reference's recipe plus generated samples, for every amount and every snapshot."""
+        strategy = "gan" if reference == "none" else f"gan+{reference}"
+        out = {}
+        for snapshot in self.banks:
+            for amount in self.settings.amounts:
+                steps = f" {snapshot} steps" if snapshot is not None else ""
+                name = f"{strategy} {amount * 100:g}%{steps}"
+                out[name] = AugmentChoice(
+                    strategy, scaled_counts(self.targets, amount), snapshot, synthetic_share=self.share
+                )
+        return out
 
-    def baselines_and_probe(self) -> None:
-        """Stage 0: the baselines and the probe at the full length, and with the proxy where it can be checked."""
-        self.scores = self.trainer.score(self.candidates)
-        settings = self.settings
-        proxy = min(settings.proxy_epochs or self.epochs, self.epochs)
-        if proxy < self.epochs and len(settings.baselines) >= MIN_BASELINES_FOR_PROXY:
-            self.trainer.epochs = proxy
-            proxy_scores = self.trainer.score(self.candidates)
-            self.check = proxy_check(
-                proxy_scores, self.scores, proxy, self.epochs, settings.baselines, self.probe, settings.margin,
-                self.ratio, self.held_counts,
-            )  # fmt: skip
-            if self.check.trusted:
-                self.scores = proxy_scores
-            else:
-                self.trainer.epochs = self.epochs
-        self.reference = best_baseline(self.scores, settings.baselines)
-
-    def other_amounts(self) -> None:
-        """Stage 1: gan+classical with each other amount (amounts giving equal counts are merged)."""
-        self._add(self.amounts)
-        self.amounts = {name: choice for name, choice in self.amounts.items() if name in self.candidates}
-
-    def amount_per_class(self) -> None:
-        """Stage 2: per class, the amount whose gain in its recall beats its uncertainty, as one candidate."""
-        if not self.settings.per_class:
-            return
-        self.per_class = best_option_per_class(
-            self.scores, self.reference, list(self.amounts), sorted(self.targets), self.settings.margin, self.ratio,
-            self.held_counts,
-        )  # fmt: skip
-        counts = {c: self.amounts[name].synthetic_counts[c] if name else 0 for c, name in self.per_class.items()}
-        if any(counts.values()):
-            self._add({f"{GAN_STRATEGY} per class": AugmentChoice(GAN_STRATEGY, counts, synthetic_share=self.share)})
-
-    def variants(self) -> None:
-        """Stage 3: the best gan+classical candidate with each gate threshold, loss weight and share cap."""
-        gan_names = [name for name, c in self.candidates.items() if c.strategy == GAN_STRATEGY]
-        best_name = max(gan_names, key=lambda name: mean_balanced_accuracy(self.scores[name]))
-        best = self.candidates[best_name]
+    def variants(self, rung: Rung) -> dict[str, AugmentChoice]:
+        """At the rung before the last: the GAN candidates built on its reference, then the best one's
+        variants (share caps, gates, loss weights, per-class amounts); none elsewhere."""
+        if rung.index != max(0, len(self.race.budgets) - 2):
+            return {}
+        challengers = [n for n in rung.scores if n not in self.settings.baselines]
+        if not challengers:
+            return self.gan_candidates(rung.reference)
+        best_name = max(challengers, key=lambda n: rung.gains[n].mean)
+        best = self.race_pool[best_name]
         s = self.settings
-        variants = {f"{best_name} gate {t:g}": replace(best, min_confidence=t) for t in s.min_confidences}
-        variants.update({f"{best_name} weight {w:g}": replace(best, synthetic_weight=w) for w in s.synthetic_weights})
-        variants.update({f"{best_name} share {x:g}": replace(best, synthetic_share=x) for x in s.synthetic_shares})
-        self._add(variants)
+        out = {f"{best_name} share {x:g}": replace(best, synthetic_share=x) for x in s.synthetic_shares}
+        out.update({f"{best_name} gate {t:g}": replace(best, min_confidence=t) for t in s.min_confidences})
+        out.update({f"{best_name} weight {w:g}": replace(best, synthetic_weight=w) for w in s.synthetic_weights})
+        if s.per_class:
+            out.update(self._per_class(rung, best))
+        return out
 
-    def result(self, seconds: float) -> AutoResult:
-        """The decision over every candidate scored, and what the search cost."""
-        s = self.settings
-        decision = decide(self.scores, self.candidates, s.baselines, s.margin, self.ratio, self.held_counts)
-        return AutoResult(
-            decision, self.per_class, seconds, self.trainer.trainings, self.trainer.epochs, self.check, self.holdout
-        )
+    def _per_class(self, rung: Rung, best: AugmentChoice) -> dict[str, AugmentChoice]:
+        """Per class, the amount (at the best candidate's snapshot) whose gain in the class's recall beats it."""
+        pool = self.race_pool
+        options = [n for n in rung.scores if n in pool and pool[n].snapshot == best.snapshot
+                   and pool[n].strategy == best.strategy and pool[n].min_confidence is None]  # fmt: skip
+        chosen = best_option_per_class(rung.scores, rung.reference, options, sorted(self.targets), self.settings.margin,
+                                       self.race.early_noise)  # fmt: skip
+        counts = {c: pool[name].synthetic_counts[c] if name else 0 for c, name in chosen.items()}
+        if not any(counts.values()):
+            return {}
+        return {f"{best.strategy} per class": replace(best, synthetic_counts=counts)}
 
     def run(self) -> AutoResult:
-        """Every stage in order, then the decision."""
+        """Race every candidate and decide."""
         start = time.perf_counter()
-        self.baselines_and_probe()
-        self.other_amounts()
-        self.amount_per_class()
-        self.variants()
-        return self.result(time.perf_counter() - start)
+        baselines = {name: AugmentChoice(name) for name in self.settings.baselines}
+        self.race_pool: dict[str, AugmentChoice] = dict(baselines)
+
+        def after(rung: Rung) -> Mapping[str, AugmentChoice]:
+            added = self.variants(rung)
+            self.race_pool.update(added)
+            return added
+
+        decision, _ = self.race.run(baselines, after)
+        final = self.trainer.final_runs.get(decision.chosen)
+        seconds = time.perf_counter() - start - (final.fit_seconds if final is not None else 0.0)
+        return AutoResult(decision, self.race.rungs, seconds, self.trainer.trainings, list(self.banks),
+                          self.settings.holdout, final)  # fmt: skip
 
 
 def auto_search(
-    train: ImageDataset,
-    banks: GatedBanks,
+    splits: DatasetSplits,
+    banks: Banks,
     targets: Mapping[int, int],
     *,
     settings: AutoSettings = AutoSettings(),
-    val: ImageDataset | None = None,
     epochs: int = 30,
     progress: Callable[[str], None] | None = None,
     **train_kwargs: Any,
 ) -> AutoResult:
-    """Run the staged search on `train` and decide; `train_kwargs` go to train_and_evaluate.
-
-    With `settings.holdout` "validation", candidates train on all of `train` and are scored on `val`;
-    run r of every candidate trains with the same seed (the run's seed * 1000 + r + 1), so gains pair up.
-    """
-    search = AutoSearch(
-        train, banks, targets, settings, val=val, epochs=epochs, progress=progress, train_kwargs=train_kwargs
-    )
+    """Race the candidates on `splits` and decide; `train_kwargs` go to fit_strategy (see AutoSearch)."""
+    search = AutoSearch(splits, banks, targets, settings, epochs=epochs, progress=progress, train_kwargs=train_kwargs)
     return search.run()
+
+
+def final_row(result: AutoResult, splits: DatasetSplits, banks: Banks, **train_kwargs: Any) -> MetricsRow:
+    """The chosen candidate's metrics on the test split: its final-length run when the race kept it (the
+    validation split), else a fresh training on the whole training split."""
+    fit = result.final
+    if fit is None:
+        fit = fit_choice(result.decision.chosen_candidate, splits, banks, **train_kwargs)
+    return fit.row(splits)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pytorch_lightning as pl
@@ -18,7 +19,7 @@ from torch.utils.data import DataLoader
 from ganaug.classify.metrics import evaluate
 from ganaug.classify.model import ImageClassifier
 from ganaug.classify.parts import Strategy, parse_strategy
-from ganaug.classify.plan import plan_training
+from ganaug.classify.plan import TrainingPlan, plan_training
 from ganaug.classify.results import MetricsRow
 from ganaug.data.dataset import DatasetSplits
 from ganaug.errors import at_least, checked
@@ -68,8 +69,38 @@ def fit(
         return time.perf_counter() - start
 
 
+@dataclass
+class FitResult:
+    """A classifier trained under a strategy: the model, its plan and the fit's seconds."""
+
+    strategy: str
+    seed: int
+    model: pl.LightningModule
+    plan: TrainingPlan
+    fit_seconds: float
+
+    def row(self, splits: DatasetSplits) -> MetricsRow:
+        """The model's metrics on splits.test (its validation score on splits.val) and the run's facts."""
+        train = splits.train
+        num_classes, train_counts = train.num_classes, train.counts()
+        metrics = evaluate(self.model, splits.test, num_classes, train_counts)
+        val = None
+        if len(splits.val):
+            val = evaluate(self.model, splits.val, num_classes, train_counts)["balanced_accuracy"]
+        is_synthetic = getattr(self.plan.dataset, "is_synthetic", None)
+        return {
+            "strategy": self.strategy,
+            "seed": self.seed,
+            **metrics,
+            "val_balanced_accuracy": val,
+            "train_size": len(self.plan.dataset),
+            "synthetic_size": 0 if is_synthetic is None else int(is_synthetic.sum()),
+            "fit_seconds": round(self.fit_seconds, 3),
+        }
+
+
 @checked(epochs=at_least(1), batch_size=at_least(1), num_workers=at_least(0))
-def train_and_evaluate(
+def fit_strategy(
     strategy: str | Strategy,
     splits: DatasetSplits,
     *,
@@ -86,14 +117,14 @@ def train_and_evaluate(
     model_kwargs: Mapping[str, Any] | None = None,
     trainer_kwargs: Mapping[str, Any] | None = None,
     num_workers: int = 0,
-) -> MetricsRow:
-    """Train a classifier with `strategy` on splits.train and score it on splits.test.
+) -> FitResult:
+    """Train a classifier with `strategy` on splits.train (validation logged on splits.val each epoch).
 
     Seeded with `pl.seed_everything(seed)` and a deterministic Trainer, so the same seed gives the same
-    metrics on CPU. Validation (val_loss, val_balanced_accuracy) is logged on splits.val each epoch.
-    `model(in_channels=, num_classes=, loss=, **model_kwargs)` builds the classifier (default the reference
-    `ImageClassifier`), with `batch_transform=` and what the strategy's parts need of it (`head="cosine"`
-    for ldam); `part_settings` go to the parts; `trainer_kwargs` to the Trainer over the quiet defaults.
+    model on CPU. `model(in_channels=, num_classes=, loss=, **model_kwargs)` builds the classifier (default
+    the reference `ImageClassifier`), with `batch_transform=` and what the strategy's parts need of it
+    (`head="cosine"` for ldam); `part_settings` go to the parts; `trainer_kwargs` to the Trainer over the
+    quiet defaults.
     """
     parsed = parse_strategy(strategy)
     pl.seed_everything(seed, verbose=False)
@@ -123,16 +154,10 @@ def train_and_evaluate(
     )
     val_loader = DataLoader(splits.val, batch_size=EVAL_BATCH, num_workers=num_workers) if len(splits.val) else None
     fit_seconds = fit(net, loader, val_loader, epochs=epochs, trainer_kwargs=trainer_kwargs)
-    num_classes, train_counts = train.num_classes, train.counts()
-    metrics = evaluate(net, splits.test, num_classes, train_counts)
-    val = evaluate(net, splits.val, num_classes, train_counts)["balanced_accuracy"] if len(splits.val) else None
-    is_synthetic = getattr(plan.dataset, "is_synthetic", None)
-    return {
-        "strategy": parsed.name,
-        "seed": seed,
-        **metrics,
-        "val_balanced_accuracy": val,
-        "train_size": len(plan.dataset),
-        "synthetic_size": 0 if is_synthetic is None else int(is_synthetic.sum()),
-        "fit_seconds": round(fit_seconds, 3),
-    }
+    return FitResult(parsed.name, seed, net, plan, fit_seconds)
+
+
+def train_and_evaluate(strategy: str | Strategy, splits: DatasetSplits, **kwargs: Any) -> MetricsRow:
+    """Train a classifier with `strategy` on splits.train (`fit_strategy`, which takes the keywords) and
+    score it on splits.test: one JSON-ready metrics row."""
+    return fit_strategy(strategy, splits, **kwargs).row(splits)

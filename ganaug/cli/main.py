@@ -34,6 +34,8 @@ def flow(cfg: DictConfig, run_dir: Path) -> float:
     write_json(run_dir / "metrics.json", rows)
     print(run_table(rows))
     log.info("metrics written to %s", run_dir / "metrics.json")
+    if auto is not None:
+        print(f"auto: {auto.result.decision.verdict}")
     return float(rows[-1]["balanced_accuracy"])
 
 

@@ -9,7 +9,7 @@ from omegaconf import DictConfig
 from ganaug.auto.search import AUTO
 from ganaug.classify.parts import is_synthetic
 from ganaug.flow.stage import Stage
-from ganaug.flow.stages import BankStage, DataStage, ExtractorStage, Prepared
+from ganaug.flow.stages import BankStage, DataStage, ExtractorStage, GanStage, Prepared
 from ganaug.quality.features import FeatureExtractor
 from ganaug.synth.bank import SyntheticBank
 
@@ -21,20 +21,22 @@ class Flow:
 
     def __init__(self, cfg: DictConfig) -> None:
         self.cfg = cfg
-        self._stages: dict[type, Stage] = {}
-        self._outputs: dict[type, Any] = {}
+        self._stages: dict[tuple, Stage] = {}
+        self._outputs: dict[tuple, Any] = {}
 
-    def stage(self, kind: type[S]) -> S:
-        """The run's stage of `kind` (one object per kind, so its key is computed once)."""
-        if kind not in self._stages:
-            self._stages[kind] = kind(self)
-        return self._stages[kind]  # type: ignore[return-value]
+    def stage(self, kind: type[S], **params: Any) -> S:
+        """The run's stage of `kind` with `params` (one object each, so its key is computed once)."""
+        at = (kind, tuple(sorted(params.items())))
+        if at not in self._stages:
+            self._stages[at] = kind(self, **params)
+        return self._stages[at]  # type: ignore[return-value]
 
-    def output(self, kind: type[Stage]) -> Any:
-        """The output of the stage of `kind`, built when it is not cached yet."""
-        if kind not in self._outputs:
-            self._outputs[kind] = self.stage(kind).output()
-        return self._outputs[kind]
+    def output(self, kind: type[Stage], **params: Any) -> Any:
+        """The output of the stage of `kind` with `params`, built when it is not cached yet."""
+        at = (kind, tuple(sorted(params.items())))
+        if at not in self._outputs:
+            self._outputs[at] = self.stage(kind, **params).output()
+        return self._outputs[at]
 
     @property
     def prepared(self) -> Prepared:
@@ -45,6 +47,11 @@ class Flow:
     def bank(self) -> SyntheticBank:
         """The synthetic bank (training and sampling the GAN first when they are not cached)."""
         return self.output(BankStage)
+
+    def snapshot_banks(self) -> dict[int, SyntheticBank]:
+        """A bank from each of the GAN run's snapshots, by generator step (the last one is `bank`'s)."""
+        steps = self.stage(GanStage).snapshot_steps
+        return {s: self.bank if s == self.cfg.gan.steps else self.output(BankStage, snapshot=s) for s in steps}
 
     @property
     def extractor(self) -> FeatureExtractor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from ganaug.auto.search import AUTO, AutoResult, AutoSettings, GatedBanks, auto_search, fit_choice
+from ganaug.auto.search import AUTO, AutoResult, AutoSettings, GatedBanks, auto_search, final_row
 from ganaug.classify.parts import is_synthetic
 from ganaug.classify.results import MetricsRow
 from ganaug.classify.training import train_and_evaluate
@@ -35,22 +35,22 @@ class Evaluation:
 
 
 def run_auto(flow: Flow, recipe: ClassifierRecipe, targets: dict[int, int]) -> tuple[MetricsRow, AutoOutcome]:
-    """Decide on held-back data (the validation split or folds), train the choice on the whole training split."""
-    cfg, prepared, bank = flow.cfg, flow.prepared, flow.bank
+    """Race the candidates on held-back data (the validation split or folds) and score the choice on the test
+    split (its final-length run on the validation split is the final model)."""
+    cfg, prepared = flow.cfg, flow.prepared
     settings = AutoSettings.from_mapping(section(cfg, "augment.auto"), seed=cfg.seed)
-    confidences = None
-    if settings.min_confidences:
-        confidences = own_class_confidence(bank.images, bank.labels, flow.extractor)
-    banks = GatedBanks(bank, confidences)
+    banks = {}
+    for step, bank in flow.snapshot_banks().items():
+        confidences = (
+            own_class_confidence(bank.images, bank.labels, flow.extractor) if settings.min_confidences else None
+        )
+        banks[step] = GatedBanks(bank, confidences)
     kwargs = recipe.kwargs()
     epochs = kwargs.pop("epochs")
-    result = auto_search(
-        prepared.splits.train, banks, targets, settings=settings, val=prepared.splits.val, epochs=epochs,
-        progress=log.info, **kwargs,
-    )  # fmt: skip
+    result = auto_search(prepared.splits, banks, targets, settings=settings, epochs=epochs, progress=log.info, **kwargs)
     choice = result.decision.chosen_candidate
-    log.info("auto: training the choice '%s' on the whole training split", result.decision.chosen)
-    row = fit_choice(choice, prepared.splits, banks, epochs=epochs, **kwargs)
+    log.info("auto: %s", result.decision.verdict)
+    row = final_row(result, prepared.splits, banks, epochs=epochs, **kwargs)
     record = result.to_json(prepared.splits.train.class_names, row["fit_seconds"])
     outcome = AutoOutcome(result, row["fit_seconds"], record)
     summary = {k: record[k] for k in ("chosen", "reference", "improved", "decision_seconds")}

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytorch_lightning as pl
 from hydra.utils import instantiate
@@ -21,15 +21,21 @@ from ganaug.fileio import atomic_path, read_json, write_json
 from ganaug.flow.cache import source_fingerprint
 from ganaug.flow.settings import config_keys, gan_module, section, trainer_kwargs
 from ganaug.flow.stage import Stage
+from ganaug.gan.callbacks import SnapshotCallback, snapshot_dir
 from ganaug.gan.export import GeneratorArtifact, export_generator
 from ganaug.gan.module import ConditionalGAN
-from ganaug.gan.training import gan_training_set, train_gan, trained_classes
+from ganaug.gan.training import gan_training_set, snapshot_steps, train_gan, trained_classes
 from ganaug.quality.features import FeatureExtractor, train_feature_extractor
 from ganaug.quality.gate import generate_gated
 from ganaug.quality.report import quality_report
 from ganaug.synth.bank import SyntheticBank
 
+if TYPE_CHECKING:
+    from ganaug.flow.context import Flow
+
 log = logging.getLogger("ganaug")
+
+SNAPSHOTS = "snapshots"
 
 
 @dataclass
@@ -96,7 +102,8 @@ class DataStage(Stage[Prepared]):
 
 
 class GanStage(Stage[Path]):
-    """The trained GAN's folder: the exported generator (`generator/`), sample grids and training curves.
+    """The trained GAN's folder: the exported generator (`generator/`), its snapshots at `gan.snapshots` of
+    the run (`snapshots/step<S>/`), sample grids and training curves.
 
     The monitor's settings (`gan.module.monitor`) watch a run and may stop it, but never shape a generator
     that finished, so they are left out of the key.
@@ -109,10 +116,16 @@ class GanStage(Stage[Path]):
         "gan.batch_size",
         "gan.seed",
         "gan.class_balance",
+        "gan.snapshots",
         "gan.module",
         "-gan.module.monitor",
         "trainer.precision",
     )
+
+    @property
+    def snapshot_steps(self) -> list[int]:
+        """The generator step counts of the run's snapshots, the last one the whole run's length."""
+        return snapshot_steps(self.cfg.gan.steps, self.cfg.gan.snapshots)
 
     def inputs(self) -> dict[str, Any]:
         """The prepared data's key and the classes the GAN is conditioned on."""
@@ -136,11 +149,23 @@ class GanStage(Stage[Path]):
                 seed=gan.seed,
                 class_balance=gan.class_balance,
                 module=gan_module(self.cfg),
-                trainer_kwargs={**trainer_kwargs(self.cfg), "callbacks": list(callbacks)},
+                trainer_kwargs={**trainer_kwargs(self.cfg), "callbacks": [*self._snapshots(directory), *callbacks]},
                 sample_dir=directory / "samples",
                 log_dir=directory / "logs",
                 sample_every_n_steps=gan.sample_every_n_steps,
             )
+
+    def _snapshots(self, directory: Path) -> list[pl.Callback]:
+        early = [s for s in self.snapshot_steps if s < self.cfg.gan.steps]
+        names = self.flow.prepared.splits.class_names
+        return [SnapshotCallback(directory / SNAPSHOTS, early, names)] if early else []
+
+    def generator_dir(self, step: int | None = None) -> Path:
+        """The exported generator of snapshot `step` (None or the run's length: the final generator)."""
+        folder = self.flow.output(GanStage)
+        if step is None or step == self.cfg.gan.steps:
+            return folder / "generator"
+        return snapshot_dir(folder / SNAPSHOTS, step)
 
     def build(self, folder: Path) -> None:
         with atomic_path(folder) as tmp:
@@ -151,9 +176,6 @@ class GanStage(Stage[Path]):
         return folder
 
 
-def load_generator(directory: Path, prepared: Prepared) -> GeneratorArtifact:
-    """The generator exported in a GAN folder, checked against the prepared data's shape and classes."""
-    return GeneratorArtifact.load(directory / "generator", expect=prepared.splits.train)
 
 
 class ExtractorStage(Stage[FeatureExtractor]):
@@ -183,7 +205,8 @@ class ExtractorStage(Stage[FeatureExtractor]):
 
 
 class BankStage(Stage[SyntheticBank]):
-    """The configured number of images per minority class sampled into a bank on disk.
+    """The configured number of images per minority class sampled into a bank on disk, from the final
+    generator or (`snapshot`) one of the run's snapshots.
 
     With the quality gate on, samples the domain classifier does not recognise as their class, and
     near-copies of training images, are dropped and replaced; the counts go to the bank's `gate.json`.
@@ -192,18 +215,24 @@ class BankStage(Stage[SyntheticBank]):
     name = "bank"
     sections = ("gan.sample_seed", "gan.gate")
 
+    def __init__(self, flow: Flow, snapshot: int | None = None) -> None:
+        super().__init__(flow)
+        self.snapshot = None if snapshot == self.cfg.gan.steps else snapshot
+
     def inputs(self) -> dict[str, Any]:
-        """The GAN's key, the targets, and (gate on) the extractor's key."""
+        """The GAN's key and snapshot, the targets, and (gate on) the extractor's key."""
         gate = self.cfg.gan.gate.enabled
         return {
             "gan": self.flow.stage(GanStage).key(),
+            "snapshot": self.snapshot,
             "targets": {str(k): v for k, v in self.flow.prepared.targets.items()},
             "extractor": self.flow.stage(ExtractorStage).key() if gate else None,
         }
 
     def build(self, folder: Path) -> None:
         prepared = self.flow.prepared
-        artifact = load_generator(self.flow.output(GanStage), prepared)
+        directory = self.flow.stage(GanStage).generator_dir(self.snapshot)
+        artifact = GeneratorArtifact.load(directory, expect=prepared.splits.train)
         gate = self.cfg.gan.gate
         seed = self.cfg.gan.sample_seed
         if not gate.enabled:

@@ -1,4 +1,4 @@
-"""Training callbacks for the GAN: sample grids written while it learns."""
+"""Training callbacks for the GAN: sample grids written while it learns, and snapshots of its generator."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from torchvision.utils import make_grid, save_image
 
 from ganaug.errors import GanaugError
 from ganaug.fileio import atomic_path
+from ganaug.gan.export import export_generator
 
 
 class SampleGridCallback(pl.Callback):
@@ -52,3 +53,27 @@ class SampleGridCallback(pl.Callback):
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Write the final grid."""
         self._write(trainer, pl_module, "final.png", pl_module.generator_steps)
+
+
+def snapshot_dir(directory: Path, step: int) -> Path:
+    """Where the generator snapshot of generator step `step` is exported under `directory`."""
+    return Path(directory) / f"step{step}"
+
+
+class SnapshotCallback(pl.Callback):
+    """Export the GAN's sampling (EMA) generator to `snapshot_dir(directory, S)` when it has made S updates.
+
+    A snapshot at S steps is the generator a run of S steps would export: training does not depend on it.
+    """
+
+    def __init__(self, directory: Path, steps: list[int], class_names: list[str]) -> None:
+        super().__init__()
+        self.directory = Path(directory)
+        self.pending = sorted(steps)
+        self.class_names = list(class_names)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
+        """Export once the generator step count reaches the next pending snapshot."""
+        if self.pending and pl_module.generator_steps >= self.pending[0] and trainer.is_global_zero:
+            step = self.pending.pop(0)
+            export_generator(pl_module, snapshot_dir(self.directory, step), self.class_names)

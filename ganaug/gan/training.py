@@ -12,7 +12,7 @@ from pytorch_lightning.loggers import CSVLogger, Logger
 from torch.utils.data import DataLoader, RandomSampler, Sampler, WeightedRandomSampler
 
 from ganaug.data.dataset import ImageDataset
-from ganaug.errors import GanaugError, at_least, checked, one_of
+from ganaug.errors import GanaugError, at_least, between, checked, each, one_of
 from ganaug.gan.callbacks import SampleGridCallback
 from ganaug.gan.module import ConditionalGAN
 from ganaug.lightning import build_trainer
@@ -21,6 +21,13 @@ CONDITION_ON = ("minority", "all")
 CLASS_BALANCE = ("sqrt", "none")
 # Trainer options train_gan sets itself: the run's length is `steps`.
 _LENGTH_OPTIONS = {"max_steps", "max_epochs", "min_steps", "min_epochs"}
+
+
+@checked(fractions=each(between(0, 1, low_open=True)))
+def snapshot_steps(steps: int, fractions: Sequence[float]) -> list[int]:
+    """The generator step counts at `fractions` of a run of `steps` updates (rounded, at least 1, distinct,
+    sorted): where one run's snapshots are taken, so the training length can be chosen after it."""
+    return sorted({max(1, round(f * steps)) for f in fractions})
 
 
 def trained_classes(counts: Sequence[int], minority: Sequence[int], condition_on: str = "minority") -> list[int]:

@@ -1,8 +1,11 @@
-"""`auto`'s decision as tables: every candidate's score and gain, the search's cost and its proxy check."""
+"""`auto`'s decision as tables: the race rung by rung, the final comparison, and what the search cost."""
 
 from __future__ import annotations
 
+import math
+
 from ganaug.auto.decision import Decision
+from ganaug.auto.race import Rung
 from ganaug.auto.search import AutoResult
 from ganaug.report.table import format_mean_std, markdown_table
 
@@ -18,28 +21,29 @@ def candidates_table(decision: Decision) -> str:
     return f"{table}\n{decision.verdict}"
 
 
+def rungs_table(rungs: list[Rung]) -> str:
+    """One line per candidate and rung: its balanced accuracy, gain over the rung's reference, and fate."""
+    rows = []
+    for rung in rungs:
+        for name, scores in rung.scores.items():
+            gain = rung.gains[name]
+            unc = "inf" if math.isinf(gain.uncertainty) else f"{gain.uncertainty:.4f}"
+            fate = "reference" if name == rung.reference else ("dropped" if name in rung.dropped else
+                   ("promoted" if name in rung.promoted else ""))  # fmt: skip
+            mean = sum(s.balanced_accuracy for s in scores) / len(scores)
+            rows.append([rung.index + 1, rung.epochs, name, f"{mean:.4f}", f"{gain.mean:+.4f} ± {unc}", fate])
+    return markdown_table(["rung", "epochs", "candidate", "balanced acc", "gain", ""], rows)
+
+
 def decision_table(result: AutoResult, final_fit_seconds: float | None = None) -> str:
-    """The search's cost (also in final trainings when `final_fit_seconds` is given), then candidates_table."""
+    """The search's cost (also in final trainings when `final_fit_seconds` is given), the race, the final
+    comparison and the verdict."""
     decision = result.decision
     cost = f" = {result.seconds / final_fit_seconds:.1f} final trainings" if final_fit_seconds else ""
-    where = "trainings scored on the validation split" if result.holdout == "validation" else "folds"
+    where = "runs scored on the validation split" if result.holdout == "validation" else "folds"
+    epochs = ", ".join(str(e) for e in result.candidate_epochs)
     header = (
-        f"auto: {len(decision.results)} candidates x {decision.n_splits} {where}, "
-        f"{result.candidate_epochs} epochs each, decided in {result.seconds:.1f} s{cost}"
+        f"auto: {result.trainings} trainings in rungs of {epochs} epochs, the last one {decision.n_splits} {where}; "
+        f"decided in {result.seconds:.1f} s{cost}"
     )
-    check = result.proxy_check
-    if check is not None:
-        used = "used" if check.trusted else f"not used, candidates train {check.full_epochs} epochs"
-        probe = ""
-        if check.probe is not None:
-            p = check.probe
-            probe = (
-                f"; {p.probe} gains {p.probe_gain_proxy:+.4f} ({check.proxy_epochs} epochs) and "
-                f"{p.probe_gain_full:+.4f} ± {p.probe_uncertainty_full:.4f} ({check.full_epochs})"
-            )
-        header += (
-            f"\nproxy check: {check.proxy_epochs} epochs rank the baselines {', '.join(check.proxy_ranking)}; "
-            f"{check.full_epochs} epochs {', '.join(check.full_ranking)} (Kendall tau {check.kendall_tau:.2f})"
-            f"{probe}: proxy {used}"
-        )
-    return header + "\n" + candidates_table(decision)
+    return "\n".join([header, rungs_table(result.rungs), "", candidates_table(decision)])

@@ -158,20 +158,20 @@ def _curves_figure(report: GroupReport, jobs: Sequence[Job], out_dir: Path) -> N
 
 
 def auto_decisions(jobs: Sequence[Job]) -> list[dict]:
-    """Each auto run's decision, by seed: chosen candidate, synthetic count per class (class name -> count),
-    whether the proxy was trusted (None: no proxy), decision seconds and cost in final trainings."""
+    """Each auto run's decision, by seed: the reference, the chosen candidate, its GAN snapshot, synthetic
+    count per class (class name -> count), decision seconds and cost in final trainings."""
     out = []
     for job in jobs:
         record = job.auto
         row = next((r for r in job.rows if r.get("strategy") == AUTO), None)
         if record is None or row is None:
             continue
-        check = record.get("proxy_check")
         out.append({
             "seed": row.get("seed"),
+            "reference": record.get("reference"),
             "chosen": record["chosen"],
+            "snapshot": record.get("chosen_snapshot"),
             "per_class": {name: c["synthetic_count"] for name, c in record.get("per_class", {}).items()},
-            "proxy_trusted": None if check is None else bool(check["trusted"]),
             "seconds": record["decision_seconds"],
             "cost": record.get("decision_cost_in_final_trainings"),
         })

@@ -1,9 +1,9 @@
-"""The headline comparison: does gan+classical beat the best classical strategy, and how much of the gap
-to the balanced upper bound does it close?
+"""The headline comparison: does the best GAN strategy beat the strongest non-GAN strategy, and how much of
+the gap to the balanced upper bound does it close?
 
 Rule (stated in every report): the margin counts when the difference of the mean balanced accuracies is
 larger than two standard deviations, taking the larger of the two strategies' standard deviations over
-seeds. gap closed = (gan+classical - best classical) / (upper bound - best classical).
+seeds. gap closed = (best GAN strategy - strongest non-GAN) / (upper bound - strongest non-GAN).
 """
 
 from __future__ import annotations
@@ -11,16 +11,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ganaug.classify.parts import CLASSICAL_STRATEGIES, GAN_STRATEGY
+from ganaug.auto.search import AUTO
+from ganaug.classify.parts import parse_strategy
+from ganaug.errors import GanaugError
 
 HEADLINE = "balanced_accuracy"
-CANDIDATE = GAN_STRATEGY
 UPPER_BOUND_STRATEGY = "none"
 
 
 @dataclass
 class Comparison:
-    """A candidate (gan+classical, or auto) against the best classical strategy (and the upper bound)."""
+    """A candidate (the best GAN strategy, or auto) against the strongest non-GAN strategy (and the upper bound)."""
 
     name: str
     candidate: float
@@ -35,7 +36,7 @@ class Comparison:
 
     @property
     def difference(self) -> float:
-        """gan+classical minus the best classical strategy, in balanced accuracy."""
+        """The candidate minus the strongest non-GAN strategy, in balanced accuracy."""
         return self.candidate - self.best_mean
 
     @property
@@ -61,27 +62,27 @@ class Comparison:
 
     @property
     def never_worse(self) -> bool | None:
-        """auto's promise: not below the best classical strategy by more than one standard deviation
+        """auto's promise: not below the strongest non-GAN strategy by more than one standard deviation
         (the larger of the two); None when untestable."""
         if not self.testable:
             return None
         return self.difference >= -max(self.candidate_std, self.best_std)
 
     def follows(self, gan: Comparison | None) -> bool | None:
-        """auto's second promise: above the best classical strategy wherever gan+classical (`gan`) beats it
-        by more than two standard deviations; None where gan+classical does not beat it (nothing to follow)."""
+        """auto's second promise: above the strongest non-GAN strategy wherever the best GAN strategy (`gan`)
+        beats it by more than two standard deviations; None where it does not (nothing to follow)."""
         if gan is None or gan.verdict != "beats":
             return None
         return self.difference > 0
 
     @property
     def room(self) -> float | None:
-        """Upper bound minus the best classical strategy (what is left to close)."""
+        """Upper bound minus the strongest non-GAN strategy (what is left to close)."""
         return None if self.upper is None else self.upper - self.best_mean
 
     @property
     def gap_closed(self) -> float | None:
-        """Share of the room that gan+classical closes (negative when it does worse); None without room."""
+        """Share of the room the candidate closes (negative when it does worse); None without room."""
         room = self.room
         if room is None or room <= 0:
             return None
@@ -97,19 +98,34 @@ def upper_bound(summary: Sequence[dict]) -> dict | None:
     return _by_strategy(summary).get(UPPER_BOUND_STRATEGY)
 
 
-def compare(summary: Sequence[dict], upper: dict | None = None, candidate: str = CANDIDATE) -> Comparison | None:
-    """Compare `candidate` with the best classical strategy of one group; None when either is missing.
+def uses_gan(strategy: str) -> bool | None:
+    """Whether a strategy trains on generated samples (None: auto, or a name ganaug does not know)."""
+    if strategy == AUTO:
+        return None
+    try:
+        return parse_strategy(strategy).synthetic
+    except GanaugError:
+        return None
+
+
+def _best(entries: dict[str, dict], gan: bool) -> dict | None:
+    pool = [e for name, e in entries.items() if uses_gan(name) is gan]
+    return max(pool, key=lambda e: e[HEADLINE]) if pool else None
+
+
+def compare(summary: Sequence[dict], upper: dict | None = None, candidate: str | None = None) -> Comparison | None:
+    """Compare `candidate` (default: the best GAN strategy by mean) with the strongest non-GAN strategy of one
+    group; None when either is missing.
 
     `summary` is `ganaug.classify.summary.summarize` output; `upper` the upper bound's entry.
     """
     entries = _by_strategy(summary)
-    classical = [entries[s] for s in CLASSICAL_STRATEGIES if s in entries]
-    if candidate not in entries or not classical:
+    best = _best(entries, gan=False)
+    cand = _best(entries, gan=True) if candidate is None else entries.get(candidate)
+    if cand is None or best is None:
         return None
-    best = max(classical, key=lambda s: s[HEADLINE])
-    cand = entries[candidate]
     return Comparison(
-        name=candidate,
+        name=cand["strategy"],
         candidate=cand[HEADLINE],
         candidate_std=cand[f"{HEADLINE}_std"],
         candidate_runs=cand[f"{HEADLINE}_n"],

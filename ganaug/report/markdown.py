@@ -7,21 +7,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ganaug.auto.search import AUTO
-from ganaug.classify.parts import CLASSICAL_STRATEGIES
 from ganaug.classify.summary import mean_std
-from ganaug.report.compare import CANDIDATE, Comparison
+from ganaug.report.compare import Comparison
 from ganaug.report.runs import Configuration
 from ganaug.report.table import format_mean_std, markdown_table, summary_table
 
 MIN_SEEDS = 5
+STRONGEST = "the strongest non-GAN strategy"
 RULE = (
-    f"Metrics are measured on the test split; tables give the mean ± standard deviation over seeds. "
-    f"The headline is balanced accuracy (mean per-class recall). `{CANDIDATE}` *beats* the best classical "
-    f"strategy (the best of {', '.join(f'`{s}`' for s in CLASSICAL_STRATEGIES)} by mean balanced accuracy) when its "
-    "mean is higher by more than two standard deviations, taking the larger of the two strategies' "
-    "standard deviations over seeds. Gap closed = (gan+classical − best classical) / (upper bound − best "
-    "classical), where the upper bound is strategy `none` trained on the source's balanced training split "
-    "(`imbalance=none`) of the same dataset."
+    "Metrics are measured on the test split; tables give the mean ± standard deviation over seeds. "
+    "The headline is balanced accuracy (mean per-class recall). The best GAN strategy (the best of the "
+    f"strategies with generated data, by mean balanced accuracy) *beats* {STRONGEST} (the best of those "
+    "without) when its mean is higher by more than two standard deviations, taking the larger of the two "
+    "strategies' standard deviations over seeds. Gap closed = (best GAN strategy − strongest non-GAN) / "
+    "(upper bound − strongest non-GAN), where the upper bound is strategy `none` trained on the source's "
+    "balanced training split (`imbalance=none`) of the same dataset."
 )
 
 
@@ -50,41 +50,41 @@ def _pm(mean: float | None, std: float | None) -> str:
 def verdict_sentence(c: Comparison | None) -> str:
     """The comparison of one group in one honest sentence."""
     if c is None:
-        return f"no comparison: `{CANDIDATE}` or every classical strategy is missing from this configuration."
+        return "no comparison: no GAN strategy, or no strategy without generated data, in this configuration."
     head = (
-        f"`{CANDIDATE}` {_pm(c.candidate, c.candidate_std)} vs `{c.best}` {_pm(c.best_mean, c.best_std)} "
-        f"(best classical): difference {c.difference:+.4f}, two standard deviations {c.threshold:.4f}. "
+        f"`{c.name}` {_pm(c.candidate, c.candidate_std)} (best GAN strategy) vs `{c.best}` "
+        f"{_pm(c.best_mean, c.best_std)} ({STRONGEST}): difference {c.difference:+.4f}, two standard deviations "
+        f"{c.threshold:.4f}. "
     )
     tail = {
-        "beats": f"**`{CANDIDATE}` beats the best classical strategy by more than two standard deviations.**",
-        "worse": f"**`{CANDIDATE}` is worse than the best classical strategy by more than two standard "
-                 "deviations.**",
-        "within": f"**`{CANDIDATE}` does not beat the best classical strategy by more than two standard "
-                  f"deviations** ({'higher' if c.difference > 0 else 'not higher'}, within the noise).",
+        "beats": f"**`{c.name}` beats {STRONGEST} by more than two standard deviations.**",
+        "worse": f"**`{c.name}` is worse than {STRONGEST} by more than two standard deviations.**",
+        "within": f"**`{c.name}` does not beat {STRONGEST} by more than two standard deviations** "
+        f"({'higher' if c.difference > 0 else 'not higher'}, within the noise).",
         "untested": "**Significance not tested**: a strategy has fewer than two seeds, so no standard "
-                    "deviation; run more seeds.",
+        "deviation; run more seeds.",
     }[c.verdict]
     return head + tail
 
 
 def auto_sentence(c: Comparison, gan: Comparison | None = None) -> str:
-    """`auto` against the best classical strategy: is it ever below it by more than one standard deviation,
-    and is it above it where `gan` (gan+classical's comparison) beats it?"""
+    """`auto` against the strongest non-GAN strategy: is it ever below it by more than one standard
+    deviation, and is it above it where the best GAN strategy (`gan`) beats it?"""
     head = (
         f"`{AUTO}` {_pm(c.candidate, c.candidate_std)} vs `{c.best}` {_pm(c.best_mean, c.best_std)} "
-        f"(best classical): difference {c.difference:+.4f}, one standard deviation "
+        f"({STRONGEST}): difference {c.difference:+.4f}, one standard deviation "
         f"{max(c.candidate_std, c.best_std):.4f}. "
     )
     if c.never_worse is None:
         return head + "**Not tested**: fewer than two seeds."
     if c.never_worse:
-        head += f"`{AUTO}` is not below the best classical strategy by more than one standard deviation."
+        head += f"`{AUTO}` is not below {STRONGEST} by more than one standard deviation."
     else:
-        head += f"**`{AUTO}` is below the best classical strategy by more than one standard deviation.**"
+        head += f"**`{AUTO}` is below {STRONGEST} by more than one standard deviation.**"
     follows = c.follows(gan)
-    if follows is None:
+    if follows is None or gan is None:
         return head
-    where = f" `{CANDIDATE}` beats the best classical strategy here, and `{AUTO}`"
+    where = f" `{gan.name}` beats {STRONGEST} here, and `{AUTO}`"
     return head + where + (" is above it too." if follows else " **is not above it**.")
 
 
@@ -93,10 +93,12 @@ def auto_decisions_table(decisions: Sequence[dict]) -> str:
     rows = []
     for d in decisions:
         counts = ", ".join(f"{name}: {n}" for name, n in d["per_class"].items()) or "none"
-        proxy = {True: "used", False: "not trusted", None: "none"}[d["proxy_trusted"]]
         cost = "n/a" if d["cost"] is None else f"{d['cost']:.1f}"
-        rows.append([d["seed"], d["chosen"], counts, proxy, f"{d['seconds']:.0f}", cost])
-    header = ["seed", "chosen", "synthetic per class", "proxy", "decision s", "cost (final trainings)"]
+        snapshot = "n/a" if d.get("snapshot") is None else f"{d['snapshot']} steps"
+        reference = d.get("reference") or "n/a"
+        rows.append([d["seed"], reference, d["chosen"], snapshot, counts, f"{d['seconds']:.0f}", cost])
+    header = ["seed", "reference", "chosen", "GAN snapshot", "synthetic per class", "decision s"]
+    header.append("cost (final trainings)")
     return markdown_table(header, rows)
 
 
@@ -109,8 +111,8 @@ def gap_sentence(c: Comparison | None, upper_label: str | None) -> str:
                 "of this dataset in the sweep.")
     if c.gap_closed is None:
         return (f"Gap closed: undefined; the upper bound {_pm(c.upper, c.upper_std)} ({upper_label}) does not "
-                "exceed the best classical strategy.")
-    return (f"Gap closed: **{c.gap_closed:.1%}** of the {c.room:.4f} between the best classical strategy and "
+                f"exceed {STRONGEST}.")
+    return (f"Gap closed: **{c.gap_closed:.1%}** of the {c.room:.4f} between {STRONGEST} and "
             f"the upper bound {_pm(c.upper, c.upper_std)} ({upper_label}).")
 
 
@@ -153,10 +155,10 @@ def _section(report: GroupReport) -> list[str]:
     out = [f"## {report.config.label}", "", _seeds_line(report), "", "### Test metrics", "",
            summary_table(report.summary), ""]
     if not report.config.is_balanced_reference or report.comparison is not None:
-        out += ["### gan+classical against the best classical strategy", "",
+        out += [f"### The best GAN strategy against {STRONGEST}", "",
                 verdict_sentence(report.comparison), "", gap_sentence(report.comparison, report.upper_label), ""]
     if report.auto is not None:
-        out += ["### auto against the best classical strategy", "", auto_sentence(report.auto, report.comparison), ""]
+        out += [f"### auto against {STRONGEST}", "", auto_sentence(report.auto, report.comparison), ""]
     if report.auto_decisions:
         out += ["What `auto` decided on each seed (from `auto.json`; cost = decision time over the final training's):",
                 "", auto_decisions_table(report.auto_decisions), ""]
@@ -185,7 +187,7 @@ def render(sweep_dir: Path, reports: Sequence[GroupReport], jobs: int, with_figu
     compared = [r for r in reports if r.comparison is not None]
     out += ["## Verdict", ""]
     if not compared:
-        out += [f"No configuration holds both `{CANDIDATE}` and a classical strategy: nothing to compare.", ""]
+        out += ["No configuration holds both a GAN strategy and one without generated data: nothing to compare.", ""]
     for r in compared:
         out += [f"- **{r.config.label}**: {verdict_sentence(r.comparison)} {gap_sentence(r.comparison, r.upper_label)}"]
         if r.auto is not None:

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ganaug.classify.parts import CLASSICAL_STRATEGIES
 from ganaug.classify.summary import mean_std
 from ganaug.errors import GanaugError
+from ganaug.report.compare import uses_gan
 from ganaug.report.runs import Configuration, Job, group_jobs
 from ganaug.report.table import format_mean_std, markdown_table
 
@@ -92,7 +92,9 @@ def _score(strategy: str, jobs: Sequence[Job]) -> Score | None:
 
 
 def _best_classical(jobs: Sequence[Job]) -> Score | None:
-    scores = [s for s in (_score(name, jobs) for name in CLASSICAL_STRATEGIES) if s is not None]
+    """The strongest strategy without generated data in the jobs, by mean validation score."""
+    names = {r["strategy"] for job in jobs for r in job.rows if uses_gan(r.get("strategy", "")) is False}
+    scores = [s for s in (_score(name, jobs) for name in sorted(names)) if s is not None]
     return max(scores, key=lambda s: s.mean) if scores else None
 
 

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from ganaug.auto.decision import (
+    Noise,
     Score,
     best_option_per_class,
     choose,
@@ -42,7 +43,7 @@ def test_overlapping_folds_widen_the_uncertainty():
     assert corrected.uncertainty == pytest.approx(naive.uncertainty * math.sqrt((0.5 + 0.5) / 0.5))
     s = {"classical": BASE, "gan": scores(0.83, 0.82, 0.79)}  # gains .03, 0, .01: se .0088, corrected .0139
     assert decide(s, {}, ["classical"], margin=1.0).chosen == "gan"
-    assert decide(s, {}, ["classical"], margin=1.0, holdout_ratio=0.5).chosen == "classical"
+    assert decide(s, {}, ["classical"], margin=1.0, noise=Noise(holdout_ratio=0.5)).chosen == "classical"
     splits = stratified_folds([0] * 6 + [1] * 6, n_folds=3)
     assert holdout_ratio(splits) == pytest.approx(4 / 8)
 
@@ -145,15 +146,27 @@ def test_a_fixed_held_out_set_adds_its_sampling_noise():
     # a standard error of 0.03 on each balanced accuracy difference; 10,000 per class leave 0.003
     ref = [Score(0.88, (0.9, 0.86)), Score(0.89, (0.9, 0.88))]
     gan = [Score(0.90, (0.9, 0.9)), Score(0.91, (0.9, 0.92))]
-    small = decide({"classical": ref, "gan": gan}, {}, ["classical"], holdout_counts=[100, 100])
+    small = decide({"classical": ref, "gan": gan}, {}, ["classical"], noise=Noise(holdout_counts=(100, 100)))
     assert small.chosen == "classical"
     assert small.results["gan"].gain.uncertainty == pytest.approx(
         math.sqrt(sampling_variance(gan, ref, [100, 100])), rel=1e-6
     )
-    large = decide({"classical": ref, "gan": gan}, {}, ["classical"], holdout_counts=[10000, 10000])
+    large = decide({"classical": ref, "gan": gan}, {}, ["classical"], noise=Noise(holdout_counts=(10000, 10000)))
     assert large.chosen == "gan"
-    per_class = best_option_per_class({"ref": ref, "gan": gan}, "ref", ["gan"], [1], holdout_counts=[100, 100])
+    both = {"ref": ref, "gan": gan}
+    per_class = best_option_per_class(both, "ref", ["gan"], [1], noise=Noise(holdout_counts=(100, 100)))
     assert per_class == {1: None}  # +0.04 recall on 100 images is within the noise
-    assert best_option_per_class({"ref": ref, "gan": gan}, "ref", ["gan"], [1], holdout_counts=[1, 10**6]) == {
-        1: "gan"
-    }
+    assert best_option_per_class(both, "ref", ["gan"], [1], noise=Noise(holdout_counts=(1, 10**6))) == {1: "gan"}
+
+
+def test_a_pooled_training_variance_gives_a_single_run_a_finite_uncertainty():
+    assert paired_gain([0.9], [0.8]).uncertainty == math.inf
+    g = paired_gain([0.9], [0.8], pooled_variance=0.0004)
+    assert g.mean == pytest.approx(0.1) and g.uncertainty == pytest.approx(0.02) and g.n == 1
+    two = paired_gain([0.9, 0.7], [0.8, 0.7], pooled_variance=0.0004)  # the pooled variance, over 2 runs
+    assert two.uncertainty == pytest.approx(0.02 / math.sqrt(2))
+    noisy = Noise(pair_variance=0.01**2)
+    d = decide({"classical": scores(0.90), "gan": scores(0.93)}, {}, ["classical"], noise=noisy)
+    assert d.chosen == "gan"  # +0.03 against a standard error of 0.01
+    d = decide({"classical": scores(0.90), "gan": scores(0.905)}, {}, ["classical"], noise=noisy)
+    assert d.chosen == "classical"

@@ -1,4 +1,4 @@
-"""The auto search on the reference classifier: wiring, candidates, gates, the record and the table."""
+"""The auto race: rungs with known scores, and the search on the reference classifier over toy data."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 from helpers.data import make_toy_dataset
 
-from ganaug.auto.decision import Score
-from ganaug.auto.proxy import kendall_tau, proxy_check
+from ganaug.auto.decision import Noise, Score
+from ganaug.auto.race import Race
 from ganaug.auto.search import (
     AugmentChoice,
     AutoSettings,
     GatedBanks,
     auto_search,
+    final_row,
     fit_choice,
     scaled_counts,
 )
@@ -25,7 +26,7 @@ from ganaug.synth.mixing import SYNTHETIC_SHARE
 TRAIN_KW = {
     "batch_size": 32,
     "model_kwargs": {"width": 4},
-    "trainer_kwargs": {"accelerator": "cpu", "enable_progress_bar": False},
+    "trainer_kwargs": {"accelerator": "cpu", "enable_progress_bar": False, "num_sanity_val_steps": 0},
 }
 
 
@@ -41,16 +42,20 @@ def test_scaled_counts_and_settings_checks():
     assert scaled_counts({2: 30, 3: 10, 4: 0}, 0.1) == {2: 3, 3: 1, 4: 0}
     with pytest.raises(GanaugError, match="amounts"):
         AutoSettings(amounts=(0.0,))
-    with pytest.raises(GanaugError, match="baselines"):
-        AutoSettings(baselines=("gan",))
+    with pytest.raises(GanaugError, match="baselines=.*without generated data"):
+        AutoSettings(baselines=("gan+classical",))
     with pytest.raises(GanaugError, match="folds"):
         AutoSettings(folds=1)
     with pytest.raises(GanaugError, match="holdout='test'"):
         AutoSettings(holdout="test")
     with pytest.raises(GanaugError, match="validation_runs=1"):
         AutoSettings(validation_runs=1)
+    with pytest.raises(GanaugError, match="rungs=.*the last one 1.0"):
+        AutoSettings(rungs=(0.2, 0.5))
     s = AutoSettings.from_mapping({"amounts": [0.5], "min_confidences": []}, seed=3)
     assert s.amounts == (0.5,) and s.min_confidences == () and s.seed == 3
+    assert AutoSettings(rungs=(0.1, 0.25, 1.0)).budgets(30) == [3, 8, 30]
+    assert "la+classical" in AutoSettings().baselines and "none" in AutoSettings().baselines
 
 
 def test_gated_bank_keeps_confident_samples_and_fit_choice_caps_counts(setup):
@@ -65,157 +70,136 @@ def test_gated_bank_keeps_confident_samples_and_fit_choice_caps_counts(setup):
         GatedBanks(bank, confidences[:3])
     splits = DatasetSplits(train, train.subset([]), train)
     choice = AugmentChoice("gan+classical", {2: 25, 3: 5}, min_confidence=0.9, synthetic_weight=0.5)
-    row = fit_choice(choice, splits, banks, epochs=1, synthetic_share=0.3, **TRAIN_KW)
+    row = fit_choice(choice, splits, {None: banks}, epochs=1, synthetic_share=0.3, **TRAIN_KW).row(splits)
     assert row["synthetic_size"] == 15 + 5
     assert choice.to_json()["synthetic_share"] == SYNTHETIC_SHARE  # the choice's own share, not the run's 0.3
-    assert fit_choice(AugmentChoice("reweight"), splits, None, epochs=1, **TRAIN_KW)["synthetic_size"] == 0
+    assert fit_choice(AugmentChoice("reweight"), splits, None, epochs=1, **TRAIN_KW).row(splits)["synthetic_size"] == 0
+    with pytest.raises(GanaugError, match="bank of GAN snapshot 5"):
+        fit_choice(AugmentChoice("gan", {2: 1}, snapshot=5), splits, {None: banks}, epochs=1, **TRAIN_KW)
 
 
-def test_search_scores_every_candidate_on_every_split_and_records_the_decision(setup):
-    train, bank = setup
-    settings = AutoSettings(
-        baselines=("none", "oversample", "classical"),
-        amounts=(0.5, 1.0),
-        min_confidences=(0.5,),
-        synthetic_weights=(0.5,),
-        synthetic_shares=(1.0,),
-        holdout="folds",
-        folds=2,
-        proxy_epochs=1,
-    )
-    confidences = np.full(len(bank), 0.8)
+# Known scores: on the validation split's images (sampling noise 0) with a pooled training variance.
+TRUE = {"ref": 0.80, "weak": 0.70, "good": 0.90, "bad": 0.50, "close": 0.805}
+
+
+def _fake_scorer(calls: list[tuple[str, int, int]]):
+    def score(candidates, rung, epochs, final):
+        out = {}
+        for name in candidates:
+            runs = 2 if final else 1
+            calls.extend((name, rung, epochs) for _ in range(runs))
+            # longer training helps everyone alike; runs differ by a little training noise
+            out[name] = [Score(TRUE[name] - 0.1 / epochs + 0.002 * r) for r in range(runs)]
+        return out
+
+    return score
+
+
+def _race(calls: list) -> Race:
+    noise = Noise(pair_variance=0.01**2)
+    return Race([2, 5, 10], _fake_scorer(calls), ["ref", "weak"], noise, Noise(pair_variance=0.01**2), keep=2)
+
+
+def test_racing_drops_a_clearly_worse_candidate_early_and_keeps_a_clearly_better_one():
+    calls: list = []
+    race = _race(calls)
+    decision, pool = race.run({"ref": "r", "weak": "w", "good": "g", "bad": "b"})
+    first = race.rungs[0]
+    assert first.reference == "ref" and set(first.dropped) == {"weak", "bad"}  # 10 and 30 points below
+    assert first.promoted == ["ref", "good"]
+    assert [r.epochs for r in race.rungs] == [2, 5, 10] and set(race.rungs[-1].scores) == {"ref", "good"}
+    assert decision.chosen == "good" and decision.reference == "ref" and decision.chosen_candidate == "g"
+    assert ("bad", 1, 5) not in calls and ("weak", 2, 10) not in calls  # never trained past their first rung
+    assert len([c for c in calls if c[1] == 2]) == 4  # the last rung: two finalists, two paired runs each
+
+
+def test_racing_keeps_the_reference_when_the_challenger_is_within_the_noise():
+    race = _race([])
+    decision, _ = race.run({"ref": "r", "weak": "w", "close": "c"})
+    assert race.rungs[-1].scores.keys() == {"ref", "close"}
+    assert decision.chosen == "ref" and not decision.improved  # +0.005 against a standard error of 0.01
+    assert "no candidate beat 'ref'" in decision.verdict and "'ref' is used" in decision.verdict
+
+
+def test_racing_adds_candidates_after_a_rung():
+    race = _race([])
+    added = []
+
+    def after(rung):
+        added.append(rung.index)
+        return {"good": "g"} if rung.index == 0 else {}
+
+    decision, pool = race.run({"ref": "r", "weak": "w"}, after)
+    assert added == [0, 0, 1]  # after a rung, called again until it adds none
+    assert "good" in race.rungs[0].scores and decision.chosen == "good" and pool["good"] == "g"
+
+
+def _snapshot_banks(tmp_path, train):
+    """Snapshot 10 holds images of the classes they are labelled with; snapshot 5 holds class 1's images
+    labelled as classes 2 and 3 (a generator that has not learnt the rare classes)."""
+    good = make_toy_dataset([0, 0, 30, 30], seed=1)
+    wrong = make_toy_dataset([0, 60, 0, 0], seed=2)
+    labels = good.labels.numpy()
+    names = train.class_names
+    return {
+        5: GatedBanks(SyntheticBank.from_arrays(wrong.images.numpy(), labels, names, tmp_path / "b5")),
+        10: GatedBanks(SyntheticBank.from_arrays(good.images.numpy(), labels, names, tmp_path / "b10")),
+    }
+
+
+def test_the_search_races_baselines_and_gan_snapshots_and_keeps_the_final_run(setup, tmp_path):
+    train, _ = setup
+    val = make_toy_dataset([8, 8, 8, 8], seed=7)
+    splits = DatasetSplits(train, val, make_toy_dataset([10, 10, 10, 10], seed=8))
+    banks = _snapshot_banks(tmp_path, train)
+    settings = AutoSettings(baselines=("none", "classical"), amounts=(1.0,), rungs=(0.5, 1.0), keep=2)
     messages = []
-    result = auto_search(
-        train,
-        GatedBanks(bank, confidences),
-        {2: 30, 3: 30},
-        settings=settings,
-        epochs=3,
-        progress=messages.append,
-        synthetic_share=0.5,
-        **TRAIN_KW,
-    )
-    d = result.decision
-    names = list(d.results)
-    assert names[:5] == ["none", "oversample", "classical", "gan+classical 100%", "gan+classical 50%"]
-    assert any(n.endswith("gate 0.5") for n in names) and any(n.endswith("weight 0.5") for n in names)
-    shared = [n for n in names if n.endswith("share 1")]
-    assert len(shared) == 1 and d.candidates[shared[0]].synthetic_share == 1.0
-    gan_choices = [c for n, c in d.candidates.items() if c.strategy == "gan+classical" and n not in shared]
-    assert {c.synthetic_share for c in gan_choices} == {0.5}  # the run's share, until stage 3 varies it
-    check = result.proxy_check
-    assert check.proxy_epochs == 1 and check.full_epochs == 3
-    assert sorted(check.proxy_ranking) == sorted(check.full_ranking) == ["classical", "none", "oversample"]
-    assert check.probe.probe == "gan+classical 100%" and "probe_gain_proxy" in check.to_json()
-    assert result.candidate_epochs == (1 if check.trusted else 3)
-    # the baselines and the probe (the largest amount) train at both lengths, every other candidate once
-    assert result.trainings == 2 * (len(names) + 4) == len(messages)
-    assert messages[0] == "auto: none, split 1/2, 3 epochs" and "auto: gan+classical 50%, split 1/2" in messages[16]
-    assert all(len(r.scores) == 2 for r in d.results.values())
-    assert d.reference in ("none", "oversample", "classical") and d.chosen in names
+    kw = {**TRAIN_KW, "batch_size": 16, "model_kwargs": {"width": 8, "lr": 3e-2}, "synthetic_share": 1.0}
+    result = auto_search(splits, banks, {2: 30, 3: 30}, settings=settings, epochs=4, progress=messages.append,
+                         seed=4, **kw)  # fmt: skip
+    first = result.rungs[0]
+    reference = first.reference
+    gan = "gan" if reference == "none" else f"gan+{reference}"
+    assert set(first.scores) == {"none", "classical", f"{gan} 100% 5 steps", f"{gan} 100% 10 steps"}
+    assert result.candidate_epochs == [2, 4] and result.snapshots == [5, 10]
+    good, bad = first.scores[f"{gan} 100% 10 steps"][0], first.scores[f"{gan} 100% 5 steps"][0]
+    assert good.balanced_accuracy > bad.balanced_accuracy  # the snapshot that learnt the classes scores better
+    assert f"{gan} 100% 5 steps" not in result.rungs[-1].scores  # the worse snapshot is not a finalist
+    assert messages[0] == "auto: rung 1, none, split 1/1, 2 epochs"
+    decision = result.decision
+    assert decision.n_splits == 2 and all(len(r.scores) == 2 for r in decision.results.values())
+    assert decision.chosen_candidate.snapshot in (None, 10)
+    # the chosen candidate's first full-length run is the final model: it trained as the final training does
+    assert result.final is not None and result.final.strategy == decision.chosen_candidate.strategy
+    again = fit_choice(decision.chosen_candidate, splits, banks, epochs=4, seed=4, **kw).row(splits)
+    row = final_row(result, splits, banks, epochs=4, seed=4, **kw)
+    row.pop("fit_seconds"), again.pop("fit_seconds")
+    assert row == again
     record = result.to_json(train.class_names, final_fit_seconds=2.0)
-    assert record["chosen"] == d.chosen and len(record["candidates"]) == len(names)
+    assert record["chosen"] == decision.chosen and record["chosen_snapshot"] == decision.chosen_candidate.snapshot
+    assert len(record["rungs"]) == 2 and record["trainings"] == result.trainings == 4 + 2 * 2
     assert record["decision_cost_in_final_trainings"] == pytest.approx(result.seconds / 2.0, abs=0.01)
-    assert set(record["per_class"]) >= {"class2", "class3"}
     table = decision_table(result, final_fit_seconds=result.seconds / 4)
-    assert d.verdict in table and all(n in table for n in names) and "= 4.0 final trainings" in table
-    with pytest.raises(GanaugError, match="confidences"):
-        auto_search(train, GatedBanks(bank), {2: 30}, settings=settings, epochs=1, **TRAIN_KW)
+    assert decision.verdict in table and "= 4.0 final trainings" in table and "rung" in table
 
 
-def test_kendall_tau_known_values():
-    assert kendall_tau(["a", "b", "c", "d"], ["a", "b", "c", "d"]) == 1.0
-    assert kendall_tau(["a", "b", "c", "d"], ["d", "c", "b", "a"]) == -1.0
-    assert kendall_tau(["a", "b", "c", "d"], ["a", "b", "d", "c"]) == pytest.approx(4 / 6)
-    with pytest.raises(GanaugError):
-        kendall_tau(["a"], ["b"])
-
-
-def _means(**values: float) -> dict[str, list[Score]]:
-    return {name: [Score(v), Score(v)] for name, v in values.items()}
-
-
-@pytest.mark.parametrize(
-    ("proxy", "trusted"),
-    [
-        ({"none": 0.7, "oversample": 0.8, "reweight": 0.85, "classical": 0.9}, True),  # same order
-        ({"none": 0.7, "oversample": 0.86, "reweight": 0.85, "classical": 0.9}, True),  # one swap below the top
-        ({"none": 0.7, "oversample": 0.8, "reweight": 0.95, "classical": 0.9}, False),  # another best baseline
-        ({"none": 0.9, "oversample": 0.85, "reweight": 0.8, "classical": 0.7}, False),  # reversed
-    ],
-)
-def test_proxy_is_trusted_only_when_it_ranks_the_baselines_like_the_full_length(proxy, trusted):
-    full = _means(none=0.75, oversample=0.85, reweight=0.88, classical=0.93)
-    check = proxy_check(_means(**proxy), full, proxy=10, epochs=30, baselines=list(full))
-    assert check.trusted is trusted and check.full_ranking[0] == "classical" and check.probe is None
-
-
-def _runs(**values: tuple[float, float]) -> dict[str, list[Score]]:
-    return {name: [Score(v) for v in pair] for name, pair in values.items()}
-
-
-@pytest.mark.parametrize(
-    ("probe_proxy", "trusted"),
-    [
-        ((0.915, 0.945), True),  # the same gain, +0.04, at both lengths
-        ((0.885, 0.915), False),  # +0.01: still a win, but 0.03 below the full-length gain (its error: 0.01)
-        ((0.87, 0.91), False),  # +0.00: the proxy would keep the reference where the full length would not
-    ],
-)
-def test_proxy_is_trusted_only_when_it_measures_the_probe_gain_like_the_full_length(probe_proxy, trusted):
-    full = _runs(none=(0.70, 0.72), classical=(0.90, 0.92), probe=(0.93, 0.97))  # gain +0.04 ± 0.01
-    short = _runs(none=(0.68, 0.70), classical=(0.88, 0.90), probe=probe_proxy)
-    check = proxy_check(short, full, proxy=10, epochs=30, baselines=["none", "classical"], probe="probe")
-    assert check.kendall_tau == 1.0 and check.probe.probe_gain_full == pytest.approx(0.04)
-    assert check.probe.probe_uncertainty_full == pytest.approx(0.01)
-    assert check.trusted is trusted
-
-
-def test_no_proxy_with_fewer_than_three_baselines(setup):
+def test_folds_score_every_rung_on_every_fold_and_train_the_final_model_apart(setup, tmp_path):
     train, bank = setup
-    settings = AutoSettings(
-        baselines=("classical",),
-        amounts=(1.0,),
-        min_confidences=(),
-        synthetic_weights=(),
-        synthetic_shares=(),
-        per_class=False,
-        holdout="folds",
-        folds=2,
-        proxy_epochs=1,
-    )
-    result = auto_search(train, GatedBanks(bank), {2: 30, 3: 30}, settings=settings, epochs=2, **TRAIN_KW)
-    assert result.proxy_check is None and result.candidate_epochs == 2 and result.trainings == 4
+    splits = DatasetSplits(train, train.subset([]), make_toy_dataset([5, 5, 5, 5], seed=3))
+    settings = AutoSettings(baselines=("classical",), amounts=(1.0,), rungs=(0.5, 1.0), holdout="folds", folds=2)
+    result = auto_search(splits, {None: GatedBanks(bank)}, {2: 30, 3: 30}, settings=settings, epochs=2, **TRAIN_KW)
+    assert result.holdout == "folds" and result.final is None
+    assert all(len(s) == 2 for r in result.rungs for s in r.scores.values())
+    assert final_row(result, splits, {None: GatedBanks(bank)}, epochs=2, **TRAIN_KW)["strategy"] in (
+        "classical", "gan+classical",
+    )  # fmt: skip
 
 
-def test_validation_holdout_trains_on_everything_and_scores_on_the_validation_split(setup):
+def test_a_validation_search_needs_a_validation_split(setup):
     train, bank = setup
-    val = make_toy_dataset([10, 10, 10, 10], seed=7)
-    settings = AutoSettings(
-        baselines=("none", "classical"),
-        amounts=(1.0,),
-        min_confidences=(),
-        synthetic_weights=(),
-        synthetic_shares=(),
-        per_class=False,
-        validation_runs=2,
-    )
-    messages = []
-    result = auto_search(
-        train, GatedBanks(bank), {2: 30, 3: 30}, settings=settings, val=val, epochs=2, progress=messages.append,
-        seed=4, **TRAIN_KW,
-    )
-    assert result.holdout == "validation" and result.trainings == 3 * 2 and result.proxy_check is None
-    assert messages[0] == "auto: none, split 1/2, 2 epochs"
-    d = result.decision
-    assert d.n_splits == 2 and all(len(r.scores) == 2 for r in d.results.values())
-    # run r of every candidate trains the whole split with seed 4 * 1000 + r + 1, scored on val
-    again = fit_choice(AugmentChoice("classical"), DatasetSplits(train, train.subset([]), val), None, epochs=2,
-                       seed=4002, **TRAIN_KW)
-    assert d.results["classical"].scores[1].balanced_accuracy == again["balanced_accuracy"]
-    # the gain's uncertainty includes the validation set's sampling noise: never zero, even for a copy
-    assert d.results["gan+classical 100%"].gain.uncertainty > 0
-    record = result.to_json(train.class_names)
-    assert record["holdout"] == "validation" and "trainings scored on the validation split" in decision_table(result)
+    splits = DatasetSplits(train, train.subset([]), train)
     with pytest.raises(GanaugError, match="needs a validation split"):
-        auto_search(train, GatedBanks(bank), {2: 30}, settings=settings, val=train.subset([]), epochs=1, **TRAIN_KW)
+        auto_search(splits, {None: GatedBanks(bank)}, {2: 30}, epochs=1, **TRAIN_KW)
+    with pytest.raises(GanaugError, match="confidences"):
+        auto_search(splits, {None: GatedBanks(bank)}, {2: 30}, settings=AutoSettings(min_confidences=(0.5,)),
+                    epochs=1, **TRAIN_KW)  # fmt: skip

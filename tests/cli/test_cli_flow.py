@@ -9,7 +9,8 @@ import pytest
 from helpers.cli import read_metrics, run_cli
 
 REQUIRED = {"strategy", "seed", "accuracy", "balanced_accuracy", "macro_f1", "per_class_recall", "rarest_class_recall"}
-ALL = ["none", "oversample", "reweight", "classical", "gan", "gan+classical"]
+ALL = ["none", "oversample", "reweight", "classical", "la+classical", "ldam+drw+classical", "mixup+drw+classical",
+       "gan", "gan+classical", "gan+la+classical", "gan+ldam+drw+classical", "gan+mixup+drw+classical", "auto"]
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +33,9 @@ def test_main_job_runs_every_strategy_and_writes_metrics(tmp_path: Path) -> None
     assert "| strategy |" in proc.stdout and "gan+classical" in proc.stdout
     gan_rows = [r for r in rows if r["strategy"].startswith("gan")]
     assert all(r["synthetic_size"] > 0 for r in gan_rows)
-    assert all(r["synthetic_size"] == 0 for r in rows if not r["strategy"].startswith("gan"))
+    assert all(r["synthetic_size"] == 0 for r in rows if not r["strategy"].startswith(("gan", "auto")))
+    verdict = json.loads((tmp_path / "run" / "auto.json").read_text())["verdict"]
+    assert proc.stdout.strip().splitlines()[-1] == f"auto: {verdict}"  # the run ends with auto's verdict
     cache = tmp_path / "cache"
     gan_dirs = [p for p in cache.glob("gan-*") if p.is_dir()]
     assert len(gan_dirs) == 1
@@ -146,8 +149,8 @@ def test_auto_decides_and_writes_its_decision(tmp_path: Path, holdout: str) -> N
             "augment=auto",
             f"augment.auto.holdout={holdout}",
             "augment.auto.folds=2",
-            "augment.auto.amounts=[0.3,1.0]",
             "augment.auto.baselines=[oversample,classical]",
+            "augment.auto.synthetic_shares=[0.25]",
             "augment.auto.min_confidences=[0.2]",
             "quality.extractor.epochs=2",
             f"hydra.run.dir={tmp_path / 'run'}",
@@ -159,14 +162,18 @@ def test_auto_decides_and_writes_its_decision(tmp_path: Path, holdout: str) -> N
     _check_rows(rows, ["auto"], seed=0, num_classes=10)
     decision = json.loads((tmp_path / "run" / "auto.json").read_text())
     assert rows[0]["auto"]["chosen"] == decision["chosen"] and decision["reference"] in ("oversample", "classical")
-    assert decision["holdout"] == holdout  # validation: 2 trainings scored on the validation split; folds: 2 folds
-    names = [c["name"] for c in decision["candidates"]]
-    assert names[:4] == ["oversample", "classical", "gan+classical 100%", "gan+classical 30%"]
-    assert all(len(c["split_balanced_accuracy"]) == 2 for c in decision["candidates"])
-    assert decision["trainings"] == 2 * len(names) and decision["decision_seconds"] > 0
-    assert decision["verdict"] in proc.stdout
+    assert decision["holdout"] == holdout and decision["snapshots"] == [30, 60]  # gan.snapshots [0.5, 1] of 60
+    first, last = decision["rungs"]
+    reference = first["reference"]
+    gan = f"gan+{reference}"
+    assert set(first["candidates"]) >= {"oversample", "classical", f"{gan} 100% 30 steps", f"{gan} 100% 60 steps"}
+    variants = [n for n in first["candidates"] if n.endswith(("share 0.25", "gate 0.2"))]
+    assert len(variants) == 2  # the best GAN candidate's share and gate variants join the first rung
+    assert decision["candidate_epochs"] == [1, 2]  # rungs [0.25, 1] of experiment=quick's 2 epochs
+    assert len(last["candidates"]) <= 2 and reference in first["candidates"]
+    assert decision["verdict"] in proc.stdout and decision["trainings"] > 0 and decision["decision_seconds"] > 0
     used = decision["chosen_settings"]
-    if used["strategy"] == "gan+classical":  # the quick GAN's bank holds every count asked for (no gate here)
+    if used["strategy"].startswith("gan"):  # the quick GAN's bank holds every count asked for (no gate here)
         assert used["min_confidence"] is not None or rows[0]["synthetic_size"] == sum(used["synthetic_counts"].values())
     else:
         assert rows[0]["synthetic_size"] == 0

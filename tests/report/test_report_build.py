@@ -41,10 +41,10 @@ def test_report_tables_verdicts_and_gap_closed(tmp_path: Path) -> None:
     assert "| classical | 5 | 0.9200 ± 0.0158 |" in ratio100
     assert "| gan+classical | 5 | 0.9600 ± 0.0071 |" in ratio100
     assert "difference +0.0400, two standard deviations 0.0316" in ratio100
-    assert "beats the best classical strategy by more than two standard deviations" in ratio100
+    assert "beats the strongest non-GAN strategy by more than two standard deviations" in ratio100
     assert "Gap closed: **66.7%** of the 0.0600" in ratio100
     assert "0.9800 ± 0.0000 (digits, no imbalance added)" in ratio100
-    assert "does not beat the best classical strategy by more than two standard deviations" in ratio10
+    assert "does not beat the strongest non-GAN strategy by more than two standard deviations" in ratio10
     assert "beats the best" not in ratio10.replace("does not beat the best", "")
     assert "Gap closed: **16.7%**" in ratio10
     verdict = text.split("## Verdict")[1].split("## digits")[0]
@@ -62,7 +62,7 @@ def test_report_without_upper_bound_or_candidate_says_so(tmp_path: Path) -> None
     text = build_report(tmp_path, tmp_path / "out", with_figures=False).read_text()
     assert "Significance not tested" in text
     assert "there is no upper-bound run" in text
-    assert "no comparison: `gan+classical` or every classical strategy is missing" in text
+    assert "no comparison: no GAN strategy, or no strategy without generated data" in text
 
 
 def test_unmeasured_metrics_show_as_na(tmp_path: Path) -> None:
@@ -187,9 +187,10 @@ def test_auto_rows_get_their_own_verdict(tmp_path: Path) -> None:
                 row("auto", seed, [0.91, 0.92, 0.93][seed])]
         write_job(tmp_path / "sweep" / str(seed), rows, overrides=[f"seed={seed}"])
     text = build_report(tmp_path / "sweep", with_figures=False).read_text()
-    assert "### auto against the best classical strategy" in text
-    assert "`auto` 0.9200 ± 0.0100 vs `classical` 0.9200 ± 0.0200 (best classical): difference +0.0000" in text
-    assert "is not below the best classical strategy by more than one standard deviation" in text
+    assert "### auto against the strongest non-GAN strategy" in text
+    expected = "`auto` 0.9200 ± 0.0100 vs `classical` 0.9200 ± 0.0200 (the strongest non-GAN strategy): difference +0.0000"
+    assert expected in text
+    assert "is not below the strongest non-GAN strategy by more than one standard deviation" in text
     assert "What `auto` decided" not in text  # no auto.json in these job folders
 
 
@@ -198,15 +199,16 @@ def test_auto_decisions_are_tabled_per_seed(tmp_path: Path) -> None:
         rows = [row("classical", seed, 0.92), row("gan+classical", seed, 0.96), row("auto", seed, 0.95 + seed / 100)]
         folder = write_job(tmp_path / "sweep" / str(seed), rows, overrides=[f"seed={seed}"])
         record = {
-            "chosen": "gan+classical 30%" if seed else "classical",
+            "reference": "classical",
+            "chosen": "gan+classical 30% 5000 steps" if seed else "classical",
+            "chosen_snapshot": 5000 if seed else None,
             "per_class": {"class2": {"class_id": 2, "synthetic_count": 12 * seed}, "class3": {"class_id": 3,
                                                                                           "synthetic_count": 30}},
-            "proxy_check": {"trusted": bool(seed)},
             "decision_seconds": 120.4,
-            "decision_cost_in_final_trainings": 15.05,
+            "decision_cost_in_final_trainings": 5.05,
         }
         (folder / "auto.json").write_text(json.dumps(record))
     text = build_report(tmp_path / "sweep", with_figures=False).read_text()
-    assert "| 0 | classical | class2: 0, class3: 30 | not trusted | 120 | 15.1 |" in text
-    assert "| 1 | gan+classical 30% | class2: 12, class3: 30 | used | 120 | 15.1 |" in text
-    assert "`gan+classical` beats the best classical strategy here, and `auto` is above it too." in text
+    assert "| 0 | classical | classical | n/a | class2: 0, class3: 30 | 120 | 5.0 |" in text
+    assert "| 1 | classical | gan+classical 30% 5000 steps | 5000 steps | class2: 12, class3: 30 | 120 | 5.0 |" in text
+    assert "`gan+classical` beats the strongest non-GAN strategy here, and `auto` is above it too." in text

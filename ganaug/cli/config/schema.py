@@ -22,7 +22,7 @@ from ganaug.classify.classical import classical_transform
 from ganaug.classify.losses import ClassifierLoss
 from ganaug.classify.model import ImageClassifier
 from ganaug.classify.parts import PARTS
-from ganaug.classify.training import train_and_evaluate
+from ganaug.classify.training import fit_strategy
 from ganaug.data import sources
 from ganaug.data.imbalance import make_imbalanced, select_minority, synthetic_targets
 from ganaug.gan.module import ConditionalGAN
@@ -197,6 +197,8 @@ class GANConfig:
     seed: int = default_of(train_gan, "seed")
     class_balance: str = default_of(train_gan, "class_balance")
     sample_every_n_steps: int = default_of(train_gan, "sample_every_n_steps")
+    # Where the one GAN run keeps generator snapshots (fractions of `steps`): auto chooses among them.
+    snapshots: list[float] = field(default_factory=lambda: [0.5, 1.0])
     sample_seed: int = 0
     module: GANModuleConfig = field(default_factory=GANModuleConfig)
     gate: GateConfig = field(default_factory=GateConfig)
@@ -212,20 +214,21 @@ class ClassicalConfig:
 
 @dataclass
 class AutoConfig:
-    """The `auto` strategy's search (ganaug.auto.AutoSettings; its splits are seeded by the run's seed)."""
+    """The `auto` strategy's race (ganaug.auto.AutoSettings; its splits are seeded by the run's seed)."""
 
     baselines: list[str] = default_of(AutoSettings, "baselines")
     amounts: list[float] = default_of(AutoSettings, "amounts")
+    synthetic_shares: list[float] = default_of(AutoSettings, "synthetic_shares")
     min_confidences: list[float] = default_of(AutoSettings, "min_confidences")
     synthetic_weights: list[float] = default_of(AutoSettings, "synthetic_weights")
-    synthetic_shares: list[float] = default_of(AutoSettings, "synthetic_shares")
     per_class: bool = default_of(AutoSettings, "per_class")
+    rungs: list[float] = default_of(AutoSettings, "rungs")
+    keep: int = default_of(AutoSettings, "keep")
     holdout: str = default_of(AutoSettings, "holdout")
     validation_runs: int = default_of(AutoSettings, "validation_runs")
     folds: int = default_of(AutoSettings, "folds")
     repeats: int = default_of(AutoSettings, "repeats")
     margin: float = default_of(AutoSettings, "margin")
-    proxy_epochs: int | None = default_of(AutoSettings, "proxy_epochs")
 
 
 @dataclass
@@ -281,8 +284,8 @@ class ClassifierConfig:
     width: int = default_of(ImageClassifier, "width")
     lr: float = default_of(ImageClassifier, "lr")
     weight_decay: float = default_of(ImageClassifier, "weight_decay")
-    epochs: int = default_of(train_and_evaluate, "epochs")
-    batch_size: int = default_of(train_and_evaluate, "batch_size")
+    epochs: int = default_of(fit_strategy, "epochs")
+    batch_size: int = default_of(fit_strategy, "batch_size")
 
 
 @dataclass

@@ -15,12 +15,12 @@ from ganaug.auto.search import AUTO, AutoSettings
 from ganaug.classify.classical import classical_transform
 from ganaug.classify.losses import ClassifierLoss
 from ganaug.classify.parts import PARTS, BatchPart, parse_strategy
-from ganaug.classify.training import train_and_evaluate
+from ganaug.classify.training import fit_strategy
 from ganaug.data.imbalance import make_imbalanced, select_minority, synthetic_targets
 from ganaug.errors import GanaugError, check_arguments
 from ganaug.flow.settings import PART_SETTINGS, TRAINING_KEYS, section
 from ganaug.gan.monitor import TrainingMonitor
-from ganaug.gan.training import gan_training_set, train_gan
+from ganaug.gan.training import gan_training_set, snapshot_steps, train_gan
 from ganaug.quality.cas import classification_accuracy_score
 from ganaug.quality.features import train_feature_extractor
 from ganaug.quality.gate import generate_gated
@@ -76,6 +76,7 @@ def validate(cfg: DictConfig) -> None:
     check_keys(select_minority, cfg, keys_in("imbalance.minority", ("threshold",)))
     check_keys(synthetic_targets, cfg, keys_in("imbalance.target", ("mode", "fill_fraction", "ratio")))
     check_keys(gan_training_set, cfg, keys_in("gan", ("condition_on",)))
+    check_keys(snapshot_steps, cfg, {"fractions": "gan.snapshots"})
     check_keys(train_gan, cfg, keys_in("gan", ("steps", "batch_size", "seed", "class_balance", "sample_every_n_steps")))
     _check_target(cfg, "gan.module", skip=("monitor",))
     check_keys(TrainingMonitor, cfg, keys_in("gan.module.monitor", cfg.gan.module.monitor))
@@ -84,7 +85,7 @@ def validate(cfg: DictConfig) -> None:
     check_keys(classification_accuracy_score, cfg, {"steps": "quality.cas_steps"})
     check_keys(train_feature_extractor, cfg, keys_in("quality.extractor", ("epochs", "width", "seed")))
     _check_target(cfg, "classifier", skip=TRAINING_KEYS)
-    check_keys(train_and_evaluate, cfg, keys_in("classifier", TRAINING_KEYS))
+    check_keys(fit_strategy, cfg, keys_in("classifier", TRAINING_KEYS))
     check_keys(ClassifierLoss, cfg, {"synthetic_weight": "augment.synthetic_weight"})
     check_keys(mixing_weights, cfg, {"synthetic_share": "augment.synthetic_share"})
     check_keys(classical_transform, cfg, keys_in("augment.classical", ("max_shift", "max_rotation")))
