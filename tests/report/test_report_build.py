@@ -188,7 +188,9 @@ def test_auto_rows_get_their_own_verdict(tmp_path: Path) -> None:
         write_job(tmp_path / "sweep" / str(seed), rows, overrides=[f"seed={seed}"])
     text = build_report(tmp_path / "sweep", with_figures=False).read_text()
     assert "### auto against the strongest non-GAN strategy" in text
-    expected = "`auto` 0.9200 ± 0.0100 vs `classical` 0.9200 ± 0.0200 (the strongest non-GAN strategy): difference +0.0000"
+    expected = (
+        "`auto` 0.9200 ± 0.0100 vs `classical` 0.9200 ± 0.0200 (the strongest non-GAN strategy): difference +0.0000"
+    )
     assert expected in text
     assert "is not below the strongest non-GAN strategy by more than one standard deviation" in text
     assert "What `auto` decided" not in text  # no auto.json in these job folders
