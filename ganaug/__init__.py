@@ -6,6 +6,7 @@ The names below are the stable Python API; everything else is private to its mod
 from ganaug.classify.model import ImageClassifier
 from ganaug.data.dataset import DatasetSplits, ImageDataset
 from ganaug.errors import GanaugError
+from ganaug.flow.plugin import augment
 from ganaug.gan.export import GeneratorArtifact, export_generator
 from ganaug.gan.module import ConditionalGAN
 from ganaug.gan.training import train_gan
@@ -27,6 +28,7 @@ __all__ = [
     "MixedDataset",
     "SyntheticBank",
     "SyntheticReplace",
+    "augment",
     "export_generator",
     "train_gan",
 ]

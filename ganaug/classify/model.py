@@ -1,15 +1,22 @@
-"""The reference classifier: a small CNN and the LightningModule that trains it on uint8 images."""
+"""The reference classifier (a small CNN and the LightningModule that trains it on uint8 images), the training
+step every classifier trains with in ganaug, and a user's LightningModule given that training step."""
 
 from __future__ import annotations
 
-import pytorch_lightning as pl
+import functools
+import importlib
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ganaug.classify.losses import ClassifierLoss, Mixup
 from ganaug.classify.metrics import BalancedAccuracy
-from ganaug.errors import at_least, checked, one_of, positive
+from ganaug.errors import GanaugError, at_least, checked, one_of, positive
+from ganaug.lightning import Bindable, bound_getattr, with_func
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
@@ -70,14 +77,44 @@ class SmallCNN(nn.Module):
         return self.head(self.features(x))
 
 
-class ImageClassifier(pl.LightningModule):
+class StrategyTraining:
+    """The training step every classifier trains with in ganaug: the strategy's loss (`strategy_loss`, a
+    ClassifierLoss) on the module's logits, after its batch mix (`strategy_mix`) when it has one.
+
+    Batches are `(images, labels)` or `(images, labels, is_synthetic)`; the module's `forward` gets the
+    images as float in [-1, 1] (uint8 images are normalised first).
+    """
+
+    strategy_loss: ClassifierLoss
+    strategy_mix: Mixup | None
+
+    def on_train_epoch_start(self) -> None:
+        self.strategy_loss.start_epoch(self.current_epoch, self.trainer.max_epochs)  # type: ignore[attr-defined]
+        super().on_train_epoch_start()  # type: ignore[misc]
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        images, labels = batch[0], batch[1]
+        is_synthetic = batch[2] if len(batch) > 2 else None
+        if self.strategy_mix is None:
+            loss = self.strategy_loss(self(as_input(images)), labels, is_synthetic)  # type: ignore[operator]
+        else:
+            mixed, terms = self.strategy_mix(as_input(images), labels, is_synthetic)
+            logits = self(mixed)  # type: ignore[operator]
+            loss = sum(share * self.strategy_loss(logits, y, synthetic) for share, y, synthetic in terms)
+        self.log("train_loss", loss, prog_bar=True, batch_size=len(labels))  # type: ignore[attr-defined]
+        return loss
+
+
+class ImageClassifier(StrategyTraining, Bindable):
     """SmallCNN trained with a strategy's loss (`ClassifierLoss`), AdamW and a per-step one-cycle LR.
 
-    Batches are `(images, labels)` or `(images, labels, is_synthetic)`; uint8 images are normalised
+    A LightningModule of either Lightning namespace (`ganaug.lightning`). uint8 images are normalised
     inside (so datasets stay uint8), float images are taken as already normalised. `loss` weighs the
     samples (class weights, the weight of synthetic samples; default: plain cross-entropy). Validation
     logs `val_loss` (unweighted, so comparable across strategies) and `val_balanced_accuracy`.
     """
+
+    lightning_base = "LightningModule"
 
     @checked(width=at_least(1), lr=positive(), weight_decay=at_least(0))
     def __init__(
@@ -94,29 +131,14 @@ class ImageClassifier(pl.LightningModule):
         super().__init__()
         self.save_hyperparameters(ignore=["loss", "batch_transform"])
         self.net = SmallCNN(in_channels, num_classes, width, head)
-        self.criterion = loss if loss is not None else ClassifierLoss()
-        self.batch_transform = batch_transform
-        self.criterion.check_classes(num_classes)
+        self.strategy_loss = loss if loss is not None else ClassifierLoss()
+        self.strategy_mix = batch_transform
+        self.strategy_loss.check_classes(num_classes)
         self.val_balanced_accuracy = BalancedAccuracy(num_classes)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Images (uint8 [0, 255] or normalised float) -> logits."""
         return self.net(as_input(images))
-
-    def on_train_epoch_start(self) -> None:
-        self.criterion.start_epoch(self.current_epoch, self.trainer.max_epochs)
-
-    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        images, labels = batch[0], batch[1]
-        is_synthetic = batch[2] if len(batch) > 2 else None
-        if self.batch_transform is None:
-            loss = self.criterion(self(images), labels, is_synthetic)
-        else:
-            mixed, terms = self.batch_transform(as_input(images), labels, is_synthetic)
-            logits = self(mixed)
-            loss = sum(share * self.criterion(logits, y, synthetic) for share, y, synthetic in terms)
-        self.log("train_loss", loss, prog_bar=True, batch_size=len(labels))
-        return loss
 
     def validation_step(self, batch, batch_idx: int) -> None:
         images, labels = batch[0], batch[1]
@@ -137,3 +159,74 @@ class ImageClassifier(pl.LightningModule):
             total_steps=max(int(self.trainer.estimated_stepping_batches), 1),
         )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+class _NormalisedInput:
+    """Gives a user module's `forward` float images in [-1, 1], whatever the loader yields."""
+
+    def forward(self, images: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        return super().forward(as_input(images), *args, **kwargs)  # type: ignore[misc]
+
+
+@functools.cache
+def trained_class(user: type) -> type:
+    """A user's LightningModule class with ganaug's training step (`StrategyTraining`) and normalised input,
+    registered in this module under its own name, so it pickles."""
+    name = f"Trained__{user.__module__.replace('.', '__dot__')}__{user.__qualname__}"
+    cls = type(name, (StrategyTraining, _NormalisedInput, user), {"__module__": __name__, "__qualname__": name})
+    globals()[name] = cls
+    return cls
+
+
+def __getattr__(name: str) -> type:
+    """Trained classes are made on first use; unpickling asks for them by name (and the bound ones)."""
+    if name.startswith("Trained__"):
+        module, _, qualname = name.removeprefix("Trained__").rpartition("__")
+        owner: Any = importlib.import_module(module.replace("__dot__", "."))
+        for part in qualname.split("."):
+            owner = getattr(owner, part)
+        return trained_class(owner)
+    return _bound(name)
+
+
+_bound = bound_getattr(__name__)
+
+
+def build_classifier(
+    factory: Callable[..., Any],
+    in_channels: int,
+    num_classes: int,
+    loss: ClassifierLoss,
+    batch_transform: Mixup | None = None,
+    needs: Mapping[str, Any] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """A classifier from `factory` (ganaug's ImageClassifier, or a user's LightningModule class or partial)
+    that trains with `loss` and `batch_transform`.
+
+    A user's module is made with `num_classes` (and `in_channels`, if its constructor takes it) and trained
+    with ganaug's training step on its own `forward` and `configure_optimizers` (see README: your own
+    classifier). `needs` are what the strategy needs of the constructor (LDAM: `head="cosine"`); a
+    constructor that cannot take them is refused with the reason.
+    """
+    target = factory.func if isinstance(factory, functools.partial) else factory
+    needs = dict(needs or {})
+    if isinstance(target, type) and issubclass(target, ImageClassifier):
+        extra = {"batch_transform": batch_transform} if batch_transform is not None else {}
+        return factory(in_channels=in_channels, num_classes=num_classes, loss=loss, **extra, **needs, **kwargs)
+    if not isinstance(target, type):
+        raise GanaugError(
+            f"classifier {factory!r} is not a class; name a LightningModule class in classifier._target_"
+        )
+    accepted = inspect.signature(target).parameters
+    missing = sorted(set(needs) - set(accepted))
+    if missing:
+        raise GanaugError(
+            f"the strategy needs {target.__name__}({', '.join(f'{k}={v!r}' for k, v in needs.items())}), which "
+            f"its constructor does not take; add the parameter or use a strategy without it"
+        )
+    given = {"num_classes": num_classes, **({"in_channels": in_channels} if "in_channels" in accepted else {})}
+    net = with_func(factory, trained_class(target))(**given, **needs, **kwargs)
+    loss.check_classes(num_classes)
+    net.strategy_loss, net.strategy_mix = loss, batch_transform
+    return net

@@ -17,13 +17,13 @@ import torch
 from torch.utils.data import DataLoader
 
 from ganaug.classify.metrics import evaluate
-from ganaug.classify.model import ImageClassifier
+from ganaug.classify.model import ImageClassifier, build_classifier
 from ganaug.classify.parts import Strategy, parse_strategy
 from ganaug.classify.plan import TrainingPlan, plan_training
 from ganaug.classify.results import MetricsRow
 from ganaug.data.dataset import DatasetSplits
 from ganaug.errors import at_least, checked
-from ganaug.lightning import build_trainer
+from ganaug.lightning import build_trainer, namespace_for
 from ganaug.synth.bank import SyntheticBank
 from ganaug.synth.mixing import SYNTHETIC_SHARE
 
@@ -63,7 +63,7 @@ def fit(
     if deterministic:
         defaults["deterministic"] = True
     with _torch_flags_restored():
-        trainer = build_trainer(trainer_kwargs, **defaults)
+        trainer = build_trainer(trainer_kwargs, namespace_for(model), **defaults)
         start = time.perf_counter()
         trainer.fit(model, loader, val_loader)
         return time.perf_counter() - start
@@ -121,10 +121,9 @@ def fit_strategy(
     """Train a classifier with `strategy` on splits.train (validation logged on splits.val each epoch).
 
     Seeded with `pl.seed_everything(seed)` and a deterministic Trainer, so the same seed gives the same
-    model on CPU. `model(in_channels=, num_classes=, loss=, **model_kwargs)` builds the classifier (default
-    the reference `ImageClassifier`), with `batch_transform=` and what the strategy's parts need of it
-    (`head="cosine"` for ldam); `part_settings` go to the parts; `trainer_kwargs` to the Trainer over the
-    quiet defaults.
+    model on CPU. `model` is the classifier: ganaug's `ImageClassifier` (default), or any LightningModule
+    class (or partial) meeting the protocol of `build_classifier`, with `model_kwargs`; `part_settings` go
+    to the parts; `trainer_kwargs` to the Trainer over the quiet defaults (of the model's namespace).
     """
     parsed = parse_strategy(strategy)
     pl.seed_everything(seed, verbose=False)
@@ -140,13 +139,13 @@ def fit_strategy(
         synthetic_weight=synthetic_weight,
         part_settings=part_settings,
     )
-    extra = {"batch_transform": plan.batch_transform} if plan.batch_transform is not None else {}
-    net = model(
-        in_channels=train.image_shape[0],
-        num_classes=train.num_classes,
-        loss=plan.loss,
-        **extra,
-        **plan.model_kwargs,
+    net = build_classifier(
+        model,
+        train.image_shape[0],
+        train.num_classes,
+        plan.loss,
+        plan.batch_transform,
+        needs=plan.model_kwargs,
         **(model_kwargs or {}),
     )
     loader = DataLoader(

@@ -6,20 +6,22 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.loggers import TensorBoardLogger
 from torchvision.utils import make_grid, save_image
 
 from ganaug.errors import GanaugError
 from ganaug.fileio import atomic_path
 from ganaug.gan.export import export_generator
+from ganaug.lightning import Bindable, bound_getattr, is_lightning
 
 
-class SampleGridCallback(pl.Callback):
+class SampleGridCallback(Bindable):
     """Write a PNG grid of generated samples (one row per trained class, fixed noise) as the GAN trains.
 
     Files are `directory/step_{generator_step:06d}.png` every `every_n_steps` generator updates and
     `directory/final.png` at the end of training; the grid also goes to a TensorBoard logger if present.
     """
+
+    lightning_base = "Callback"
 
     def __init__(self, directory: Path, every_n_steps: int = 500, per_class: int = 8) -> None:
         super().__init__()
@@ -40,7 +42,7 @@ class SampleGridCallback(pl.Callback):
         with atomic_path(self.directory / name) as tmp:
             save_image(grid, tmp, format="png")
         for logger in trainer.loggers:
-            if isinstance(logger, TensorBoardLogger):
+            if is_lightning(logger, "loggers.TensorBoardLogger"):
                 logger.experiment.add_image("gan/samples", grid, global_step=step)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
@@ -60,11 +62,13 @@ def snapshot_dir(directory: Path, step: int) -> Path:
     return Path(directory) / f"step{step}"
 
 
-class SnapshotCallback(pl.Callback):
+class SnapshotCallback(Bindable):
     """Export the GAN's sampling (EMA) generator to `snapshot_dir(directory, S)` when it has made S updates.
 
     A snapshot at S steps is the generator a run of S steps would export: training does not depend on it.
     """
+
+    lightning_base = "Callback"
 
     def __init__(self, directory: Path, steps: list[int], class_names: list[str]) -> None:
         super().__init__()
@@ -77,3 +81,6 @@ class SnapshotCallback(pl.Callback):
         if self.pending and pl_module.generator_steps >= self.pending[0] and trainer.is_global_zero:
             step = self.pending.pop(0)
             export_generator(pl_module, snapshot_dir(self.directory, step), self.class_names)
+
+
+__getattr__ = bound_getattr(__name__)

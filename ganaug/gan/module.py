@@ -1,8 +1,12 @@
-"""The class-conditional GAN as a LightningModule with manual optimisation of its two networks."""
+"""The class-conditional GAN as a LightningModule with manual optimisation of its two networks.
+
+`ConditionalGAN` is a LightningModule of either Lightning namespace (`ganaug.lightning`).
+"""
 
 from __future__ import annotations
 
-import pytorch_lightning as pl
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -13,9 +17,10 @@ from ganaug.gan.ema import EMA
 from ganaug.gan.generators import build_generator, sample_uint8, to_float
 from ganaug.gan.losses import build_loss, feature_matching, gradient_penalty
 from ganaug.gan.monitor import TrainingMonitor
+from ganaug.lightning import Bindable, bound_getattr, namespace_for
 
 
-class ConditionalGAN(pl.LightningModule):
+class ConditionalGAN(Bindable):
     """A conditional generator and discriminator trained adversarially on (uint8 image, label) batches.
 
     Lightning 2.x needs manual optimisation for two optimisers (as in its official GAN example):
@@ -34,6 +39,8 @@ class ConditionalGAN(pl.LightningModule):
     - `attention`: a self-attention block at the middle resolution of both networks;
     - `monitor`: TrainingMonitor settings (divergence, saturation and collapse checks).
     """
+
+    lightning_base = "LightningModule"
 
     @checked(lr_g=positive(), lr_d=positive(), d_steps=at_least(1), feature_matching=at_least(0))
     def __init__(
@@ -84,7 +91,7 @@ class ConditionalGAN(pl.LightningModule):
         self.augment = DiffAugment(diffaugment)
         self.ema = EMA(self.generator, ema_decay, ema_warmup) if ema_decay > 0 else None
         self.monitor_kwargs = dict(monitor or {})
-        self.monitor = TrainingMonitor(**self.monitor_kwargs)
+        self.monitor = TrainingMonitor.bind(namespace_for(self))(**self.monitor_kwargs)
         self.latent_dim: int = self.generator.latent_dim
         self.step_stats: dict[str, torch.Tensor] = {}
         self.failure: str | None = None
@@ -112,7 +119,7 @@ class ConditionalGAN(pl.LightningModule):
             torch.optim.Adam(self.discriminator.parameters(), lr=self.hparams.lr_d, betas=betas),
         ]
 
-    def configure_callbacks(self) -> list[pl.Callback]:
+    def configure_callbacks(self) -> list[Any]:
         """The divergence / saturation / collapse monitor runs with every fit of this module."""
         return [self.monitor]
 
@@ -181,3 +188,6 @@ class ConditionalGAN(pl.LightningModule):
     def sample(self, labels: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """One uint8 (N, C, H, W) CPU image per label from the sampling (EMA) generator, in eval mode."""
         return sample_uint8(self.sampling_generator, labels, self.latent_dim, self.trained_classes, generator)
+
+
+__getattr__ = bound_getattr(__name__)

@@ -16,6 +16,7 @@ import torch
 
 from ganaug.errors import at_least, between, checked
 from ganaug.gan.generators import to_float
+from ganaug.lightning import Bindable, bound_getattr
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def mean_pairwise_distance(images: torch.Tensor) -> float:
     return float(torch.pdist(flat).mean() / flat.shape[1] ** 0.5)
 
 
-class TrainingMonitor(pl.Callback):
+class TrainingMonitor(Bindable):
     """Checks a ConditionalGAN's training and stops a run that cannot recover, with a one-line reason.
 
     - Non-finite losses (checked every `check_every_n_steps` generator steps, one device sync per
@@ -46,7 +47,10 @@ class TrainingMonitor(pl.Callback):
       of the class's real training images, log a warning; after `collapse_patience` such checks in a row,
       stop. 0 steps turns it off; classes with fewer than 2 real images are not checked.
     A stop sets `trainer.should_stop` and the module's `failure` (train_gan raises it as a GanaugError).
+    A Lightning Callback of either namespace (`ganaug.lightning`).
     """
+
+    lightning_base = "Callback"
 
     @checked(
         check_every_n_steps=at_least(1),
@@ -171,3 +175,6 @@ class TrainingMonitor(pl.Callback):
         """End the fit cleanly and leave the reason on the module (`failure`) for train_gan to raise."""
         pl_module.failure = message
         trainer.should_stop = True
+
+
+__getattr__ = bound_getattr(__name__)

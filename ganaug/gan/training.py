@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.loggers import CSVLogger, Logger
 from torch.utils.data import DataLoader, RandomSampler, Sampler, WeightedRandomSampler
 
 from ganaug.data.dataset import ImageDataset
 from ganaug.errors import GanaugError, at_least, between, checked, each, one_of
 from ganaug.gan.callbacks import SampleGridCallback
 from ganaug.gan.module import ConditionalGAN
-from ganaug.lightning import build_trainer
+from ganaug.lightning import build_trainer, namespace_for
 
 CONDITION_ON = ("minority", "all")
 CLASS_BALANCE = ("sqrt", "none")
@@ -137,21 +137,24 @@ def train_gan(
         drop_last=True,
         num_workers=0,
     )
+    namespace = namespace_for(gan)
     if log_dir is not None:
-        settings["logger"] = [*_loggers(settings.get("logger")), CSVLogger(log_dir, name="", version="")]
+        csv = namespace.loggers.CSVLogger(log_dir, name="", version="")
+        settings["logger"] = [*_loggers(settings.get("logger"), namespace), csv]
     callbacks = list(settings.pop("callbacks", None) or [])
     if sample_dir is not None:
-        callbacks.append(SampleGridCallback(Path(sample_dir), every_n_steps=sample_every_n_steps))
-    trainer = build_trainer(settings, max_steps=steps * (gan.hparams.d_steps + 1), max_epochs=-1, callbacks=callbacks)
+        callbacks.append(SampleGridCallback.bind(namespace)(Path(sample_dir), every_n_steps=sample_every_n_steps))
+    length = {"max_steps": steps * (gan.hparams.d_steps + 1), "max_epochs": -1}
+    trainer = build_trainer(settings, namespace, **length, callbacks=callbacks)
     trainer.fit(gan, train_dataloaders=loader)
     if gan.failure is not None:
         raise GanaugError(gan.failure)
     return gan
 
 
-def _loggers(given: object) -> list[Logger]:
+def _loggers(given: object, namespace: ModuleType) -> list[Any]:
     """The logger objects in a Trainer `logger` argument (True/False/None hold none)."""
-    if isinstance(given, Logger):
+    if isinstance(given, namespace.loggers.Logger):
         return [given]
     if isinstance(given, (list, tuple)):
         return list(given)

@@ -43,14 +43,19 @@ def as_transform(transform: Any) -> Callable[[Any], Any]:
 
 
 class AlbumentationsTransform:
-    """An albumentations transform made to take and give uint8 CHW tensors (or PIL images)."""
+    """An albumentations transform made to take uint8 CHW tensors (or PIL images) and give CHW tensors.
+
+    The output keeps the pipeline's dtype: uint8 for augmentations alone, float for a pipeline that ends
+    in `Normalize` (ganaug's reference classifier takes float input as already normalised).
+    """
 
     def __init__(self, transform: Any) -> None:
         self.transform = transform
 
     def __call__(self, image: ImageT) -> ImageT:
         if isinstance(image, Image.Image):
-            return match_type(self(pil_to_tensor(image)), image)
+            out = self(pil_to_tensor(image))
+            return match_type(out, image) if out.dtype == torch.uint8 else out  # type: ignore[return-value]
         if not isinstance(image, torch.Tensor) or image.ndim != 3:
             raise GanaugError(
                 f"albumentations transform got {type(image).__name__} {getattr(image, 'shape', '')}; "
@@ -64,11 +69,10 @@ class AlbumentationsTransform:
             out = np.asarray(out)
             out = np.ascontiguousarray(out[..., None] if out.ndim == 2 else out)
             out = torch.from_numpy(out).permute(2, 0, 1)
-        if out.dtype != torch.uint8 or out.ndim != 3 or out.shape[0] != channels:
+        if out.ndim != 3 or out.shape[0] != channels:
             raise GanaugError(
-                f"albumentations transform turned a uint8 {tuple(image.shape)} image into {out.dtype} "
-                f"{tuple(out.shape)}; keep uint8 images with {channels} channel(s) (drop Normalize/ToFloat: "
-                "the classifier normalises inside)"
+                f"albumentations transform turned a {tuple(image.shape)} image into {tuple(out.shape)}; "
+                f"keep images with {channels} channel(s), as CHW"
             )
         return out.contiguous()
 

@@ -32,7 +32,7 @@ def test_uint8_is_normalised_inside():
 def test_class_weights_change_the_loss():
     torch.manual_seed(0)
     logits, labels = torch.randn(12, 3), torch.tensor([0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2])
-    plain = ImageClassifier(1, 3).criterion(logits, labels)
+    plain = ImageClassifier(1, 3).strategy_loss(logits, labels)
     torch.testing.assert_close(plain, torch.nn.functional.cross_entropy(logits, labels))
     weighted = ClassifierLoss(class_weights=[0.5, 1.0, 3.0])(logits, labels)
     assert not torch.isclose(weighted, plain)

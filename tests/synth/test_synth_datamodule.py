@@ -218,7 +218,7 @@ def test_distributed_sampler_replacement_keeps_balanced_sampling(bank: Synthetic
 
 
 def test_rejects_non_datamodule(bank: SyntheticBank) -> None:
-    with pytest.raises(GanaugError, match="datamodule must be a LightningDataModule, got DataLoader"):
+    with pytest.raises(GanaugError, match=r"LightningDataModule \(of lightning or pytorch_lightning\), got DataLoader"):
         GANAugDataModule(DataLoader(make_toy_dataset([2, 2])), bank)
 
 

@@ -92,9 +92,12 @@ def test_albumentations_on_pil_gives_pil() -> None:
     np.testing.assert_array_equal(np.asarray(out), np.flip(x[0].numpy(), axis=1))
 
 
-def test_albumentations_float_output_is_refused() -> None:
-    with pytest.raises(GanaugError, match=r"into torch.float32 \(1, 8, 8\); keep uint8 images"):
-        as_transform(A.Normalize(mean=0.5, std=0.5))(image(1))
+def test_albumentations_normalize_gives_float_chw_and_a_channel_change_is_refused() -> None:
+    out = as_transform(A.Normalize(mean=0.5, std=0.5, max_pixel_value=255.0))(image(1))
+    assert out.dtype == torch.float32 and out.shape == (1, 8, 8)
+    assert torch.allclose(out, (image(1).float() / 255 - 0.5) / 0.5, atol=1e-6)
+    with pytest.raises(GanaugError, match=r"into \(3, 8, 8\); keep images with 1 channel"):
+        as_transform(A.ToRGB(p=1.0))(image(1))
 
 
 def test_albumentations_non_image_input_is_refused() -> None:
