@@ -11,6 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
+from ganaug.errors import GanaugError
 from ganaug.fileio import write_json
 
 log = logging.getLogger("ganaug")
@@ -38,29 +41,48 @@ def source_fingerprint(path: Path) -> str | None:
     return digest.hexdigest()[:16]
 
 
-def cached_stage(root: str | Path, stage: str, payload: Any, build: Callable[[Path], None]) -> Path:
+def _locked(lock: FileLock, stage: str, path: Path) -> FileLock:
+    """`lock`, acquired: at once when it is free, else after saying a parallel job holds it."""
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.info("%s: waiting for the parallel job building %s", stage, path)
+        lock.acquire()
+    return lock
+
+
+def cached_stage(
+    root: str | Path, stage: str, payload: Any, build: Callable[[Path], None], resumable: bool = False
+) -> Path:
     """Return `root/<stage>-<key>`, calling `build(folder)` first when it does not exist yet.
 
-    `build` writes into a private folder that is renamed into place only when it is complete, and
-    only if no parallel job got there first (the first writer wins, so a folder another job is
-    reading is never replaced). The payload is kept beside it in `<folder>.json` for people reading
-    the cache.
+    `build` writes into the private folder `.<stage>-<key>.building`, renamed into place only when it is
+    complete. A lock file beside it lets one job build an entry while parallel jobs that need it wait and
+    then use it. A failed build is removed; a `resumable` stage's build interrupted by anything but a
+    GanaugError (a kill, Ctrl-C, a lost device) is kept, and the next build of the entry resumes it. The
+    payload is kept beside the entry in `<folder>.json` for people reading the cache.
     """
     path = Path(root) / f"{stage}-{cache_key(payload)}"
     if path.is_dir():
         log.info("%s: reusing %s", stage, path)
         return path
-    log.info("%s: building %s", stage, path)
-    building = path.with_name(f".{path.name}.{os.getpid()}.building")
-    shutil.rmtree(building, ignore_errors=True)
-    try:
-        build(building)
-        os.rename(building, path)
-    except OSError:
-        if not path.is_dir():
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(FileLock(path.with_name(f".{path.name}.lock")), stage, path):
+        if path.is_dir():
+            log.info("%s: a parallel job built %s; using it", stage, path)
+            return path
+        building = path.with_name(f".{path.name}.building")
+        if building.exists() and not resumable:
+            shutil.rmtree(building)
+        log.info("%s: %s %s", stage, "resuming" if building.exists() else "building", path)
+        try:
+            build(building)
+        except BaseException as exc:
+            if not resumable or isinstance(exc, GanaugError):
+                shutil.rmtree(building, ignore_errors=True)
+            else:
+                log.info("%s: the unfinished build is kept in %s; run again to resume it", stage, building)
             raise
-        log.info("%s: a parallel job built %s first; using it", stage, path)
-    finally:
-        shutil.rmtree(building, ignore_errors=True)
+        os.rename(building, path)
     write_json(path.with_suffix(".json"), payload)
     return path

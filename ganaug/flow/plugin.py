@@ -23,9 +23,9 @@ from ganaug.data.dataset import ImageDataset
 from ganaug.data.imbalance import select_minority, synthetic_targets
 from ganaug.data.raw import raw_view
 from ganaug.errors import GanaugError
-from ganaug.fileio import atomic_path
 from ganaug.flow.cache import cache_key, cached_stage
 from ganaug.gan.export import GeneratorArtifact, export_generator
+from ganaug.gan.resume import CHECKPOINTS
 from ganaug.gan.training import gan_training_set, train_gan
 from ganaug.lightning import is_lightning
 from ganaug.synth.bank import SyntheticBank
@@ -113,14 +113,14 @@ def augment(
              [names[c] for c in minority_ids])  # fmt: skip
 
     def build_gan(folder: Path) -> None:
-        with atomic_path(folder) as tmp:
-            gan = train_gan(
-                dataset, trained, steps=steps, batch_size=batch_size, seed=gan_seed, module_kwargs=module_kwargs,
-                trainer_kwargs=trainer_kwargs, sample_dir=tmp / "samples",
-            )  # fmt: skip
-            export_generator(gan, tmp / "generator", names, config=payload)
+        folder.mkdir(exist_ok=True)
+        gan = train_gan(
+            dataset, trained, steps=steps, batch_size=batch_size, seed=gan_seed, module_kwargs=module_kwargs,
+            trainer_kwargs=trainer_kwargs, sample_dir=folder / "samples", checkpoint_dir=folder / CHECKPOINTS,
+        )  # fmt: skip
+        export_generator(gan, folder / "generator", names, config=payload)
 
-    gan_dir = cached_stage(cache_dir, "gan", payload, build_gan)
+    gan_dir = cached_stage(cache_dir, "gan", payload, build_gan, resumable=True)
     bank_payload = {"gan": cache_key(payload), "targets": {str(k): v for k, v in targets.items()}, "seed": sample_seed}
 
     def build_bank(folder: Path) -> None:

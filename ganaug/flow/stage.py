@@ -49,6 +49,7 @@ class Stage(ABC, Generic[T]):
 
     name: ClassVar[str]
     sections: ClassVar[tuple[str, ...]] = ()
+    resumable: ClassVar[bool] = False
 
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
@@ -79,11 +80,12 @@ class Stage(ABC, Generic[T]):
 
     def folder(self) -> Path:
         """The output's folder in the cache, built first when it is missing."""
-        return cached_stage(self.cfg.cache_dir, self.name, self.payload(), self.build)
+        return cached_stage(self.cfg.cache_dir, self.name, self.payload(), self.build, resumable=self.resumable)
 
     @abstractmethod
     def build(self, folder: Path) -> None:
-        """Write the output into `folder` (a private folder renamed into place when complete)."""
+        """Write the output into `folder` (a private folder renamed into place when complete; a `resumable`
+        stage finds there what an interrupted build of the same output left)."""
 
     @abstractmethod
     def load(self, folder: Path) -> T:

@@ -24,6 +24,7 @@ from ganaug.flow.stage import Stage
 from ganaug.gan.callbacks import SnapshotCallback, snapshot_dir
 from ganaug.gan.export import GeneratorArtifact, export_generator
 from ganaug.gan.module import ConditionalGAN
+from ganaug.gan.resume import CHECKPOINTS
 from ganaug.gan.training import gan_training_set, snapshot_steps, train_gan, trained_classes
 from ganaug.quality.features import FeatureExtractor, train_feature_extractor
 from ganaug.quality.gate import generate_gated
@@ -106,10 +107,12 @@ class GanStage(Stage[Path]):
     the run (`snapshots/step<S>/`), sample grids and training curves.
 
     The monitor's settings (`gan.module.monitor`) watch a run and may stop it, but never shape a generator
-    that finished, so they are left out of the key.
+    that finished, so they are left out of the key. Resumable: a killed run saved a checkpoint every
+    `gan.checkpoint_every_n_steps` in its unfinished folder, and the next run of the same GAN resumes it.
     """
 
     name = "gan"
+    resumable = True
     sections = (
         "gan.condition_on",
         "gan.steps",
@@ -153,6 +156,8 @@ class GanStage(Stage[Path]):
                 sample_dir=directory / "samples",
                 log_dir=directory / "logs",
                 sample_every_n_steps=gan.sample_every_n_steps,
+                checkpoint_dir=directory / CHECKPOINTS,
+                checkpoint_every_n_steps=gan.checkpoint_every_n_steps,
             )
 
     def _snapshots(self, directory: Path) -> list[pl.Callback]:
@@ -168,14 +173,12 @@ class GanStage(Stage[Path]):
         return snapshot_dir(folder / SNAPSHOTS, step)
 
     def build(self, folder: Path) -> None:
-        with atomic_path(folder) as tmp:
-            trained = self.train(tmp)
-            export_generator(trained, tmp / "generator", self.flow.prepared.splits.class_names, config=self.payload())
+        folder.mkdir(exist_ok=True)
+        trained = self.train(folder)
+        export_generator(trained, folder / "generator", self.flow.prepared.splits.class_names, config=self.payload())
 
     def load(self, folder: Path) -> Path:
         return folder
-
-
 
 
 class ExtractorStage(Stage[FeatureExtractor]):

@@ -76,6 +76,10 @@ class SnapshotCallback(Bindable):
         self.pending = sorted(steps)
         self.class_names = list(class_names)
 
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """A resumed run exported the snapshots up to the step it resumes from before it was stopped."""
+        self.pending = [s for s in self.pending if s > pl_module.generator_steps]
+
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
         """Export once the generator step count reaches the next pending snapshot."""
         if self.pending and pl_module.generator_steps >= self.pending[0] and trainer.is_global_zero:

@@ -123,6 +123,16 @@ class ConditionalGAN(Bindable):
         """The divergence / saturation / collapse monitor runs with every fit of this module."""
         return [self.monitor]
 
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Keep the EMA's update count, which sets its warm-up decay and is not a tensor of the state dict."""
+        if self.ema is not None:
+            checkpoint["ema_updates"] = self.ema.updates
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Restore the EMA's update count."""
+        if self.ema is not None:
+            self.ema.updates = int(checkpoint["ema_updates"])
+
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.latent_dim, device=self.device)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -20,10 +21,7 @@ from ganaug.lightning import Bindable, bound_getattr
 
 log = logging.getLogger(__name__)
 
-_TRY = (
-    "try lower lr_g/lr_d, another loss (hinge, non_saturating, wgan_gp) "
-    "or diffaugment=translation,cutout"
-)
+_TRY = "try lower lr_g/lr_d, another loss (hinge, non_saturating, wgan_gp) or diffaugment=translation,cutout"
 
 
 def mean_pairwise_distance(images: torch.Tensor) -> float:
@@ -90,9 +88,28 @@ class TrainingMonitor(Bindable):
         self._class_names: list[str] | None = None
         self.diversity: dict[int, float] = {}
 
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        """Start each fit with nothing seen (a resumed fit then loads what its run had seen)."""
+        self._reset()
+
+    def state_dict(self) -> dict[str, Any]:
+        """What the checks have seen so far, so a resumed run warns and stops as the uninterrupted one would."""
+        return {
+            "pending": self._pending,
+            "accuracy": list(self._accuracy),
+            "saturated": self._saturated,
+            "streaks": self._streaks,
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what a run's checks had seen."""
+        self._pending = list(state_dict["pending"])
+        self._accuracy.extend(state_dict["accuracy"])
+        self._saturated = bool(state_dict["saturated"])
+        self._streaks = {int(c): int(n) for c, n in state_dict["streaks"].items()}
+
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Measure each trained class's real diversity, from the training set when it holds images and labels."""
-        self._reset()
         dataset = getattr(getattr(trainer, "train_dataloader", None), "dataset", None)
         self._class_names = getattr(dataset, "class_names", None)
         if self.collapse_every_n_steps and hasattr(dataset, "images") and hasattr(dataset, "labels"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -15,7 +17,10 @@ from ganaug.data.dataset import ImageDataset
 from ganaug.errors import GanaugError, at_least, between, checked, each, one_of
 from ganaug.gan.callbacks import SampleGridCallback
 from ganaug.gan.module import ConditionalGAN
+from ganaug.gan.resume import GanCheckpoint, RunSampler, checkpoint_path, join_curves, set_curves_aside
 from ganaug.lightning import build_trainer, namespace_for
+
+log = logging.getLogger("ganaug")
 
 CONDITION_ON = ("minority", "all")
 CLASS_BALANCE = ("sqrt", "none")
@@ -65,7 +70,7 @@ def gan_training_set(
     return train.subset(keep), classes
 
 
-def _sampler(dataset: ImageDataset, class_balance: str, seed: int) -> Sampler:
+def _epoch_sampler(dataset: ImageDataset, class_balance: str, seed: int) -> Sampler:
     gen = torch.Generator().manual_seed(seed)
     if class_balance == "none":
         return RandomSampler(dataset, generator=gen)
@@ -91,6 +96,8 @@ def train_gan(
     sample_dir: Path | None = None,
     sample_every_n_steps: int = 500,
     log_dir: Path | None = None,
+    checkpoint_dir: Path | None = None,
+    checkpoint_every_n_steps: int = 500,
 ) -> ConditionalGAN:
     """Train a ConditionalGAN on `dataset` for exactly `steps` generator updates and return it.
 
@@ -106,6 +113,10 @@ def train_gan(
     `log_dir` adds a CSVLogger writing the training curves to `log_dir/metrics.csv` (one row every
     trainer `log_every_n_steps` generator steps: step, epoch, d_loss, g_loss, d_real, d_fake, and
     d_acc / gp / g_fm when the loss and settings produce them) besides any logger objects given.
+    `checkpoint_dir` makes the run resumable: every `checkpoint_every_n_steps` generator steps it saves
+    `checkpoint_dir/last.ckpt` (weights, EMA, optimisers, RNG state, position in the data order), a
+    run started with that file there resumes from it and ends with the weights an uninterrupted run
+    ends with, and the file is removed once the run has finished.
     A run stopped by the TrainingMonitor (divergence, collapse) raises its one-line GanaugError here,
     after the Trainer has finished cleanly.
     """
@@ -130,13 +141,8 @@ def train_gan(
         **dict(module_kwargs or {}),
     )
     batch = min(batch_size, len(dataset))
-    loader = DataLoader(
-        dataset,
-        batch_size=batch,
-        sampler=_sampler(dataset, class_balance, seed),
-        drop_last=True,
-        num_workers=0,
-    )
+    sampler = RunSampler(_epoch_sampler(dataset, class_balance, seed), batch, steps)
+    loader = DataLoader(dataset, batch_size=batch, sampler=sampler, drop_last=True, num_workers=0)
     namespace = namespace_for(gan)
     if log_dir is not None:
         csv = namespace.loggers.CSVLogger(log_dir, name="", version="")
@@ -144,11 +150,33 @@ def train_gan(
     callbacks = list(settings.pop("callbacks", None) or [])
     if sample_dir is not None:
         callbacks.append(SampleGridCallback.bind(namespace)(Path(sample_dir), every_n_steps=sample_every_n_steps))
+    resume = None
+    if checkpoint_dir is not None:
+        run = {
+            "steps": steps,
+            "batch_size": batch,
+            "seed": seed,
+            "class_balance": class_balance,
+            "images": len(dataset),
+        }
+        callbacks.append(GanCheckpoint.bind(namespace)(checkpoint_dir, checkpoint_every_n_steps, sampler, run))
+        resume = checkpoint_path(checkpoint_dir)
+        resume = resume if resume.is_file() else None
     length = {"max_steps": steps * (gan.hparams.d_steps + 1), "max_epochs": -1}
     trainer = build_trainer(settings, namespace, **length, callbacks=callbacks)
-    trainer.fit(gan, train_dataloaders=loader)
+    if resume is not None:
+        log.info("gan: resuming from %s", resume)
+        if log_dir is not None:
+            set_curves_aside(log_dir)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*(dataloader is not resumable|exists and is not empty).*")
+        trainer.fit(gan, train_dataloaders=loader, ckpt_path=resume, weights_only=True)
+    if resume is not None and log_dir is not None:
+        join_curves(log_dir)
     if gan.failure is not None:
         raise GanaugError(gan.failure)
+    if checkpoint_dir is not None:
+        checkpoint_path(checkpoint_dir).unlink(missing_ok=True)
     return gan
 
 

@@ -1,4 +1,4 @@
-"""The command line's small parts and the flow's cache: cache keys, the comparison table, the sweep summary."""
+"""The command line's small parts: the comparison table, the sweep summary."""
 
 from __future__ import annotations
 
@@ -11,32 +11,12 @@ import pytest
 from ganaug.classify.summary import summarize
 from ganaug.cli.summarize import main
 from ganaug.errors import GanaugError
-from ganaug.flow.cache import cache_key, cached_stage
 from ganaug.report.runs import load_jobs
 from ganaug.report.table import run_table, summary_table
 
 
 def collect(sweep_dir: Path) -> list[dict]:
     return [row for job in load_jobs(sweep_dir) for row in job.rows]
-
-
-def test_cache_key_is_stable_and_order_free() -> None:
-    assert cache_key({"a": 1, "b": [1, 2]}) == cache_key({"b": [1, 2], "a": 1})
-    assert cache_key({"a": 1}) != cache_key({"a": 2})
-
-
-def test_cached_stage_builds_once(tmp_path: Path) -> None:
-    calls = []
-
-    def build(path: Path) -> None:
-        calls.append(path)
-        path.mkdir()
-
-    first = cached_stage(tmp_path, "gan", {"x": 1}, build)
-    second = cached_stage(tmp_path, "gan", {"x": 1}, build)
-    third = cached_stage(tmp_path, "gan", {"x": 2}, build)
-    assert first == second != third and len(calls) == 2
-    assert json.loads(first.with_suffix(".json").read_text()) == {"x": 1}
 
 
 def test_metrics_table_has_a_line_per_strategy() -> None:

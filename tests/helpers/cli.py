@@ -11,15 +11,30 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
+def cli_env(cache: Path) -> dict[str, str]:
+    """The environment of a command-line run: the cache at `cache`, offline, errors as users see them."""
+    env = {**os.environ, "GANAUG_CACHE_DIR": str(cache), "NO_ALBUMENTATIONS_UPDATE": "1"}
+    env.pop("HYDRA_FULL_ERROR", None)
+    return env
+
+
 def run_cli(
     args: list[str], cwd: Path, module: str = "ganaug", python: str = sys.executable, timeout: int = 600
 ) -> subprocess.CompletedProcess:
     """Run `python -m <module> <args>` in `cwd` with a private cache, offline; return the finished process."""
-    env = {**os.environ, "GANAUG_CACHE_DIR": str(cwd / "cache"), "NO_ALBUMENTATIONS_UPDATE": "1"}
-    env.pop("HYDRA_FULL_ERROR", None)
     return subprocess.run(
-        [python, "-m", module, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
-    )
+        [python, "-m", module, *args], cwd=cwd, env=cli_env(cwd / "cache"), capture_output=True, text=True,
+        timeout=timeout,
+    )  # fmt: skip
+
+
+def start_cli(args: list[str], cwd: Path, cache: Path, module: str = "ganaug") -> subprocess.Popen:
+    """Start `python -m <module> <args>` in `cwd` with the cache at `cache`; return the running process
+    (its output, merged, at `.stdout`)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args], cwd=cwd, env=cli_env(cache), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
 
 
 def read_metrics(run_dir: Path) -> list[dict]:

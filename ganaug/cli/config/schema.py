@@ -197,6 +197,7 @@ class GANConfig:
     seed: int = default_of(train_gan, "seed")
     class_balance: str = default_of(train_gan, "class_balance")
     sample_every_n_steps: int = default_of(train_gan, "sample_every_n_steps")
+    checkpoint_every_n_steps: int = default_of(train_gan, "checkpoint_every_n_steps")
     # Where the one GAN run keeps generator snapshots (fractions of `steps`): auto chooses among them.
     snapshots: list[float] = field(default_factory=lambda: [0.5, 1.0])
     sample_seed: int = 0
