@@ -15,6 +15,7 @@ from hydra.utils import get_object
 from ganaug.classify.losses import ClassifierLoss
 from ganaug.classify.parts import PARTS, STRATEGIES, parse_strategy
 from ganaug.classify.plan import plan_training
+from ganaug.classify.results import MetricsRow
 from ganaug.classify.training import train_and_evaluate
 from ganaug.cli.config.schema import DATA_SCHEMAS
 from ganaug.data.dataset import DatasetSplits
@@ -26,10 +27,7 @@ from ganaug.gan.losses import LOSSES, build_loss
 from ganaug.synth.bank import SyntheticBank
 
 SHAPES = [(1, 8, 8), (3, 28, 28)]
-ROW_KEYS = {
-    "strategy", "seed", "accuracy", "balanced_accuracy", "macro_f1", "per_class_recall", "rarest_class",
-    "rarest_class_recall", "val_balanced_accuracy", "train_size", "synthetic_size", "fit_seconds",
-}  # fmt: skip
+ROW_KEYS = set(MetricsRow.__required_keys__)
 FAST = {"accelerator": "cpu", "enable_progress_bar": False, "num_sanity_val_steps": 0}
 
 

@@ -12,8 +12,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import TypedDict
 
-# The headline metrics of a run, in the order tables show them.
-METRICS = ("balanced_accuracy", "macro_f1", "accuracy", "rarest_class_recall")
+from ganaug.classify.results import METRICS, VALIDATION_METRICS, MetricsRow
+from ganaug.errors import GanaugError, checked, one_of
 
 
 def mean_std(values: Iterable[float | None]) -> tuple[float | None, float | None, int]:
@@ -61,3 +61,25 @@ def summarize(rows: Iterable[dict]) -> list[StrategySummary]:
         entry["per_class_recall"], entry["per_class_recall_std"] = _per_class(group)
         out.append(entry)
     return out
+
+
+@checked(metric=one_of(VALIDATION_METRICS, "validation metric"))
+def optimized_value(
+    rows: Sequence[MetricsRow], metric: str = "val_balanced_accuracy", strategy: str | None = None
+) -> float:
+    """The validation `metric` of `strategy`'s row (default: the last strategy run), for a sweeper to optimise:
+    a validation score, never a test score, so a sweep cannot tune on the test split."""
+    chosen = strategy if strategy is not None else rows[-1]["strategy"]
+    row = next((r for r in rows if r["strategy"] == chosen), None)
+    if row is None:
+        raise GanaugError(
+            f"optimized_strategy={chosen}: the run has no such strategy; name one of "
+            f"{', '.join(r['strategy'] for r in rows)}"
+        )
+    value = row.get(metric)
+    if value is None:
+        raise GanaugError(
+            f"optimized_metric={metric}: strategy {chosen} has no validation score (the data has no validation "
+            "split); set a validation fraction (data.val_fraction) above 0"
+        )
+    return float(value)

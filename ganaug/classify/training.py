@@ -20,7 +20,7 @@ from ganaug.classify.metrics import evaluate
 from ganaug.classify.model import ImageClassifier, build_classifier
 from ganaug.classify.parts import Strategy, parse_strategy
 from ganaug.classify.plan import TrainingPlan, plan_training
-from ganaug.classify.results import MetricsRow
+from ganaug.classify.results import METRICS, VALIDATION_METRICS, MetricsRow
 from ganaug.data.dataset import DatasetSplits
 from ganaug.errors import at_least, checked
 from ganaug.lightning import build_trainer, namespace_for
@@ -84,15 +84,13 @@ class FitResult:
         train = splits.train
         num_classes, train_counts = train.num_classes, train.counts()
         metrics = evaluate(self.model, splits.test, num_classes, train_counts)
-        val = None
-        if len(splits.val):
-            val = evaluate(self.model, splits.val, num_classes, train_counts)["balanced_accuracy"]
+        val = evaluate(self.model, splits.val, num_classes, train_counts) if len(splits.val) else {}
         is_synthetic = getattr(self.plan.dataset, "is_synthetic", None)
         return {
             "strategy": self.strategy,
             "seed": self.seed,
             **metrics,
-            "val_balanced_accuracy": val,
+            **{key: val.get(m) for m, key in zip(METRICS, VALIDATION_METRICS, strict=True)},  # type: ignore[misc]
             "train_size": len(self.plan.dataset),
             "synthetic_size": 0 if is_synthetic is None else int(is_synthetic.sum()),
             "fit_seconds": round(self.fit_seconds, 3),

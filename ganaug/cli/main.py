@@ -8,6 +8,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from ganaug.classify.summary import optimized_value
 from ganaug.cli.runner import CONFIG_PATH, VERSION_BASE, run_task
 from ganaug.fileio import write_json
 from ganaug.flow.run import run_flow
@@ -20,7 +21,8 @@ log = logging.getLogger("ganaug")
 def flow(cfg: DictConfig, run_dir: Path) -> float:
     """Run every stage, write metrics.json, artifacts.json (quality.json, auto.json) in the run folder, print tables.
 
-    Returns the last strategy's balanced accuracy, so a Hydra sweeper can optimise it.
+    Returns `optimized_metric` (a validation metric) of `optimized_strategy` (default: the last strategy), for
+    a Hydra sweeper to optimise: never a test metric.
     """
     result = run_flow(cfg)
     rows = result.evaluation.rows
@@ -36,7 +38,7 @@ def flow(cfg: DictConfig, run_dir: Path) -> float:
     log.info("metrics written to %s", run_dir / "metrics.json")
     if auto is not None:
         print(f"auto: {auto.result.decision.verdict}")
-    return float(rows[-1]["balanced_accuracy"])
+    return optimized_value(rows, cfg.optimized_metric, cfg.optimized_strategy)
 
 
 @hydra.main(version_base=VERSION_BASE, config_path=CONFIG_PATH, config_name="config")

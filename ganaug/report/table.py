@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ganaug.classify.summary import METRICS, StrategySummary
+from ganaug.classify.results import METRICS
+from ganaug.classify.summary import StrategySummary
 
 TITLES = {
     "balanced_accuracy": "balanced acc",

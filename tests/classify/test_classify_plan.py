@@ -22,7 +22,8 @@ import albumentations as A  # noqa: E402
 
 RESULT_KEYS = {
     "strategy", "seed", "accuracy", "balanced_accuracy", "macro_f1", "per_class_recall", "rarest_class",
-    "rarest_class_recall", "val_balanced_accuracy", "train_size", "synthetic_size", "fit_seconds",
+    "rarest_class_recall", "val_balanced_accuracy", "val_macro_f1", "val_accuracy", "val_rarest_class_recall",
+    "train_size", "synthetic_size", "fit_seconds",
 }  # fmt: skip
 FAST = {"accelerator": "cpu", "enable_progress_bar": False, "num_sanity_val_steps": 0}
 
@@ -172,7 +173,8 @@ def test_train_and_evaluate_every_strategy(strategy, splits, bank):
         model_kwargs={"width": 8, "lr": 1e-2}, trainer_kwargs=FAST,
     )  # fmt: skip
     assert set(result) == RESULT_KEYS and result["strategy"] == strategy and result["seed"] == 1
-    for key in ("accuracy", "balanced_accuracy", "macro_f1", "rarest_class_recall", "val_balanced_accuracy"):
+    for key in ("accuracy", "balanced_accuracy", "macro_f1", "rarest_class_recall", "val_balanced_accuracy",
+                "val_macro_f1"):
         assert 0.0 <= result[key] <= 1.0
     assert len(result["per_class_recall"]) == 3 and all(0.0 <= r <= 1.0 for r in result["per_class_recall"])
     assert result["rarest_class"] == 2 and result["fit_seconds"] > 0

@@ -22,6 +22,7 @@ from ganaug.classify.classical import classical_transform
 from ganaug.classify.losses import ClassifierLoss
 from ganaug.classify.model import ImageClassifier
 from ganaug.classify.parts import PARTS
+from ganaug.classify.summary import optimized_value
 from ganaug.classify.training import fit_strategy
 from ganaug.data import sources
 from ganaug.data.imbalance import make_imbalanced, select_minority, synthetic_targets
@@ -336,6 +337,9 @@ class RootConfig:
     seed: int = 0
     cache_dir: str = ".ganaug_cache"
     name: str = "ganaug"
+    # What `python -m ganaug` returns to a Hydra sweeper: a validation metric of one strategy (None: the last).
+    optimized_metric: str = default_of(optimized_value, "metric")
+    optimized_strategy: str | None = default_of(optimized_value, "strategy")
 
 
 DATA_SCHEMAS = {

@@ -15,6 +15,7 @@ from ganaug.auto.search import AUTO, AutoSettings
 from ganaug.classify.classical import classical_transform
 from ganaug.classify.losses import ClassifierLoss
 from ganaug.classify.parts import PARTS, BatchPart, parse_strategy
+from ganaug.classify.summary import optimized_value
 from ganaug.classify.training import fit_strategy
 from ganaug.data.imbalance import make_imbalanced, select_minority, synthetic_targets
 from ganaug.errors import GanaugError, check_arguments
@@ -68,9 +69,19 @@ def _check_strategies(cfg: DictConfig) -> None:
             raise exc.renamed(keys_in("augment.auto", cfg.augment.auto)) from None
 
 
+def _check_objective(cfg: DictConfig) -> None:
+    check_keys(optimized_value, cfg, {"metric": "optimized_metric"})
+    strategy, strategies = cfg.optimized_strategy, list(cfg.augment.strategies)
+    if strategy is not None and strategy not in strategies:
+        raise GanaugError(
+            f"optimized_strategy={strategy} is not run; name one of augment.strategies ({', '.join(strategies)})"
+        )
+
+
 def validate(cfg: DictConfig) -> None:
     """Raise GanaugError naming the first config value that cannot work, and what to use instead."""
     _check_strategies(cfg)
+    _check_objective(cfg)
     _check_target(cfg, "data")
     check_keys(make_imbalanced, cfg, keys_in("imbalance", ("ratio", "profile", "seed", "step_fraction")))
     check_keys(select_minority, cfg, keys_in("imbalance.minority", ("threshold",)))
