@@ -17,9 +17,24 @@ from ganaug.synth.transforms import SyntheticReplace
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    """`ganaug.GANOverSampler`, imported on first use: it needs the optional imbalanced-learn."""
+    if name != "GANOverSampler":
+        raise AttributeError(f"module 'ganaug' has no attribute {name!r}")
+    try:
+        from ganaug.flow.oversampler import GANOverSampler
+    except ModuleNotFoundError as err:
+        raise GanaugError(
+            f"GANOverSampler needs imbalanced-learn ({err}); install it with pip install 'ganaug[imblearn]'"
+        ) from None
+    return GANOverSampler
+
+
 __all__ = [
     "ConditionalGAN",
     "DatasetSplits",
+    "GANOverSampler",
     "GANAugDataModule",
     "GanaugError",
     "GeneratorArtifact",

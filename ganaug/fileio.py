@@ -51,3 +51,17 @@ def read_json(path: str | os.PathLike) -> Any:
         return json.loads(p.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise GanaugError(f"{p}: not valid JSON ({exc}); delete it and run the stage that writes it") from None
+
+
+def prune_empty(directory: str | os.PathLike, root: str | os.PathLike | None = None) -> None:
+    """Remove `directory` if it is empty, then each parent that is left empty, up to and including `root`
+    (default: `directory` alone); a missing folder is passed over, one that holds anything ends the walk."""
+    here, top = Path(directory).resolve(), Path(root or directory).resolve()
+    while here == top or top in here.parents:
+        try:
+            here.rmdir()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return
+        here = here.parent

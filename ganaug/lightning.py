@@ -11,6 +11,9 @@ builds are of the namespace of the module they fit.
 
 ganaug's own fits (the GAN, the classifier of each strategy, the feature extractor) keep no logger, no
 checkpoint and no model summary unless asked: their results are files of ganaug's, and a sweep runs many.
+A logger or callback asked for as a class or a partial (what Hydra's `_partial_: true` gives) is made anew
+for each Trainer, in its namespace, a logger with the fit's name: one run's curves never mix with the
+next fit's, and a stateful callback (early stopping) never carries over. Objects are used as given.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from types import ModuleType
 from typing import Any, ClassVar
 
 from ganaug.errors import GanaugError
+from ganaug.progress import shown
 
 NAMESPACES = {"pytorch_lightning": "pytorch_lightning", "lightning": "lightning.pytorch"}
 ENV = "GANAUG_LIGHTNING"
@@ -76,6 +80,15 @@ def namespace_of(obj: Any) -> ModuleType | None:
     return None
 
 
+def module_namespace(cls: Any) -> ModuleType | None:
+    """The namespace whose LightningModule the class `cls` subclasses, if it is one."""
+    for full in NAMESPACES.values():
+        namespace = sys.modules.get(full)
+        if namespace is not None and isinstance(cls, type) and issubclass(cls, namespace.LightningModule):
+            return namespace
+    return None
+
+
 def is_lightning(obj: Any, name: str) -> bool:
     """Whether `obj` is an instance of Lightning's `name` (e.g. "loggers.TensorBoardLogger") in either
     namespace that is imported."""
@@ -95,11 +108,14 @@ def namespace_for(*objects: Any) -> ModuleType:
 
 @functools.cache
 def bound_class(core: type, base: str, namespace: str) -> type:
-    """`core` with the Lightning base class `base` (e.g. "LightningModule") of `namespace`, made once and
-    registered in the core's module under its own name, so it pickles."""
+    """`core` with the Lightning base class `base` (e.g. "LightningModule", "callbacks.ProgressBar") of
+    `namespace`, made once and registered in the core's module under its own name, so it pickles."""
     tag = namespace.replace(".", "_")
     name = f"{core.__name__}_{tag}"
-    cls = type(name, (core, getattr(_module(namespace), base)), {"__module__": core.__module__, "__qualname__": name})
+    lightning_class: Any = _module(namespace)
+    for part in base.split("."):
+        lightning_class = getattr(lightning_class, part)
+    cls = type(name, (core, lightning_class), {"__module__": core.__module__, "__qualname__": name})
     cls.__name__ = core.__name__  # shown in logs and summaries; the unique qualname is what pickle looks up
     setattr(sys.modules[core.__module__], name, cls)
     return cls
@@ -164,10 +180,32 @@ def in_namespace(factory: Callable[..., Any], namespace: ModuleType) -> Callable
     return with_func(factory, getattr(twin, func.__name__))
 
 
+def is_factory(value: Any) -> bool:
+    """A class or a partial: what build_trainer makes a logger or callback from, anew for each Trainer."""
+    return isinstance(value, (type, functools.partial))
+
+
+def _made(value: Any, namespace: ModuleType, **kwargs: Any) -> Any:
+    return in_namespace(value, namespace)(**kwargs) if is_factory(value) else value
+
+
 def build_trainer(
-    settings: Mapping[str, Any] | None = None, namespace: ModuleType | None = None, **defaults: Any
+    settings: Mapping[str, Any] | None = None,
+    namespace: ModuleType | None = None,
+    name: str = "fit",
+    **defaults: Any,
 ) -> Any:
     """A Trainer of `namespace` (default: the default namespace) from QUIET_TRAINER, then a fit's
-    `defaults`, then the caller's `settings` (which win)."""
+    `defaults`, then the caller's `settings` (which win); logger and callback factories among them are
+    made for this Trainer (loggers with `name=name`, the fit's name in their folder or run). Its progress
+    bar shows as `ganaug.progress.shown` says (enable_progress_bar None: on a terminal only)."""
     namespace = namespace or default_namespace()
-    return namespace.Trainer(**{**QUIET_TRAINER, **defaults, **(settings or {})})
+    merged = {**QUIET_TRAINER, **defaults, **(settings or {})}
+    merged["enable_progress_bar"] = shown(merged.get("enable_progress_bar"))
+    logger = merged["logger"]
+    if isinstance(logger, (list, tuple)):
+        merged["logger"] = [_made(one, namespace, name=name) for one in logger]
+    elif is_factory(logger):
+        merged["logger"] = _made(logger, namespace, name=name)
+    merged["callbacks"] = [_made(one, namespace) for one in merged.get("callbacks") or []]
+    return namespace.Trainer(**merged)

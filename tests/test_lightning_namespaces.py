@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import pickle
 import subprocess
@@ -17,12 +18,13 @@ from torch.utils.data import DataLoader, Dataset
 
 import ganaug
 from ganaug import ConditionalGAN, GANAugDataModule, ImageClassifier, augment
+from ganaug.classify.model import check_classifier, unmet_needs
 from ganaug.classify.training import fit_strategy, train_and_evaluate
 from ganaug.data.dataset import DatasetSplits
 from ganaug.data.raw import raw_view
 from ganaug.errors import GanaugError
 from ganaug.gan.training import train_gan
-from ganaug.lightning import namespace_of, use
+from ganaug.lightning import is_lightning, namespace_of, use
 from ganaug.synth.bank import SyntheticBank
 
 TINY = {"generator_kwargs": {"latent_dim": 8, "base_channels": 4}, "discriminator_kwargs": {"base_channels": 4}}
@@ -133,6 +135,43 @@ def test_a_users_own_module_is_trained_with_every_strategy(ns, tmp_path, strateg
     assert row["strategy"] == strategy and 0.0 <= row["balanced_accuracy"] <= 1.0
     with pytest.raises(GanaugError, match=r"needs UsersModel\(head='cosine'\)"):
         train_and_evaluate("ldam+drw", splits, epochs=1, model=users, trainer_kwargs=QUIET)
+    assert row["classifier"].endswith("UsersModel") and row["val_balanced_accuracy"] is not None
+
+
+def test_loggers_and_callbacks_given_as_factories_are_made_per_fit_in_its_namespace(ns, tmp_path) -> None:
+    import pytorch_lightning as pl  # the factories' namespace; the fits' is `ns`
+
+    toy = make_toy_dataset([20, 10, 6])
+    splits = DatasetSplits(toy, make_toy_dataset([5, 5, 5], seed=2), make_toy_dataset([5, 5, 5], seed=3))
+    made = []
+    settings = {**QUIET, "logger": functools.partial(pl.loggers.CSVLogger, tmp_path / "logs"),
+                "callbacks": [functools.partial(pl.callbacks.EarlyStopping, "val_balanced_accuracy", mode="max")]}
+    for seed in (0, 1):
+        fit = fit_strategy("none", splits, seed=seed, epochs=2, batch_size=8, model_kwargs={"width": 4},
+                           trainer_kwargs=settings)  # fmt: skip
+        (stopper,) = [c for c in fit.model.trainer.callbacks if is_lightning(c, "callbacks.EarlyStopping")]
+        made.append((stopper, fit.model.trainer.logger))
+    (a, log_a), (b, log_b) = made
+    assert a is not b and namespace_of(a) is ns and namespace_of(log_a) is ns
+    assert (tmp_path / "logs" / "none" / "seed0" / "version_0" / "metrics.csv").is_file()
+    assert (tmp_path / "logs" / "none" / "seed1" / "version_0" / "metrics.csv").is_file()
+
+
+def test_the_classifier_protocol_names_what_is_wrong(ns) -> None:
+    users = _users_module(ns)
+    assert check_classifier(users, {"hidden": 4}) is users and unmet_needs(users, {"head": "cosine"}) == ["head"]
+    assert unmet_needs(ImageClassifier, {"head": "cosine"}) == []
+    with pytest.raises(GanaugError, match="not a LightningModule class"):
+        check_classifier(nn.Linear)
+    with pytest.raises(GanaugError, match="takes no depth"):
+        check_classifier(users, {"depth": 3})
+
+    class NoClasses(ns.LightningModule):
+        def __init__(self, hidden: int = 3) -> None:
+            super().__init__()
+
+    with pytest.raises(GanaugError, match="does not take num_classes"):
+        check_classifier(NoClasses)
 
 
 def test_augment_adds_a_gan_in_one_call_and_reuses_it(ns, tmp_path, caplog) -> None:
@@ -151,7 +190,7 @@ def test_augment_adds_a_gan_in_one_call_and_reuses_it(ns, tmp_path, caplog) -> N
     again = augment(dm, cache_dir=tmp_path / "cache", steps=6, batch_size=16, module_kwargs=TINY,
                     trainer_kwargs=QUIET, fill_fraction=0.5)  # fmt: skip
     assert again.augmentation.gan_dir == done.gan_dir and "gan: reusing" in caplog.text
-    with pytest.raises(GanaugError, match="augment takes a LightningDataModule"):
+    with pytest.raises(GanaugError, match="ganaug reads a LightningDataModule"):
         augment(DataLoader(make_toy_dataset([2, 2])), cache_dir=tmp_path)
 
 

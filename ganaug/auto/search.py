@@ -31,6 +31,7 @@ from ganaug.classify.results import MetricsRow
 from ganaug.classify.training import FitResult, fit_strategy
 from ganaug.data.dataset import DatasetSplits, ImageDataset
 from ganaug.errors import Constraint, GanaugError, at_least, between, checked_fields, each, one_of
+from ganaug.progress import bar
 from ganaug.synth.bank import SyntheticBank
 from ganaug.synth.mixing import SHARE, SYNTHETIC_SHARE
 
@@ -250,8 +251,9 @@ def choice_kwargs(choice: AugmentChoice, banks: Banks | None) -> dict[str, Any]:
 def fit_choice(choice: AugmentChoice, splits: DatasetSplits, banks: Banks | None, **train_kwargs: Any) -> FitResult:
     """Train the classifier with `choice` on splits.train; `train_kwargs` go to fit_strategy (classical,
     seed, epochs, batch_size, model, model_kwargs, part_settings, trainer_kwargs); the choice's own
-    synthetic weight and share replace any given there."""
+    synthetic weight and share replace any given there. The fit is named `auto/<strategy>/seed<seed>`."""
     kwargs = {k: v for k, v in train_kwargs.items() if k not in ("synthetic_share", "synthetic_weight")}
+    kwargs.setdefault("name", f"auto/{choice.strategy}/seed{kwargs.get('seed', 0)}")
     return fit_strategy(choice.strategy, splits, **kwargs, **choice_kwargs(choice, banks))
 
 
@@ -278,7 +280,10 @@ class CandidateTrainer:
         self.holdouts = list(holdouts)
         self.on_validation = on_validation
         self.progress = progress
-        self.train_kwargs = dict(train_kwargs)
+        # one bar over a rung's fits, shown where the fits' own bars would be, in place of theirs
+        fit_trainer = dict(train_kwargs.get("trainer_kwargs") or {})
+        self.show_bar = fit_trainer.get("enable_progress_bar")
+        self.train_kwargs = {**train_kwargs, "trainer_kwargs": {**fit_trainer, "enable_progress_bar": False}}
         self.trainings = 0
         self.final_runs: dict[str, FitResult] = {}
 
@@ -297,21 +302,24 @@ class CandidateTrainer:
         """Each candidate's scores at `epochs`: on every split at the last rung (and on folds), else on the first."""
         holdouts = self.holdouts if final or not self.on_validation else self.holdouts[:1]
         out: dict[str, list[Score]] = {}
-        for name, choice in candidates.items():
-            out[name] = []
-            for split in holdouts:
-                self.trainings += 1
-                if self.progress is not None:
-                    self.progress(
-                        f"auto: rung {rung + 1}, {name}, split {split.index + 1}/{len(holdouts)}, {epochs} epochs"
-                    )
-                data, heldout = self._data(split)
-                seed = self.train_kwargs.get("seed", 0) + _RUN_SEED_STRIDE * (split.index if self.on_validation else 0)
-                kwargs = {**self.train_kwargs, "seed": seed, "epochs": epochs}
-                fit = fit_choice(choice, data, self.banks, **kwargs)
-                if final and self.on_validation and split.index == 0:
-                    self.final_runs[name] = fit
-                out[name].append(_score(fit, heldout, data.train))
+        with bar(len(candidates) * len(holdouts), f"auto rung {rung + 1}", unit="fit", show=self.show_bar) as fits:
+            for name, choice in candidates.items():
+                out[name] = []
+                fits.set_postfix_str(name, refresh=False)
+                for split in holdouts:
+                    self.trainings += 1
+                    if self.progress is not None:
+                        self.progress(
+                            f"auto: rung {rung + 1}, {name}, split {split.index + 1}/{len(holdouts)}, {epochs} epochs"
+                        )
+                    data, heldout = self._data(split)
+                    stride = _RUN_SEED_STRIDE * (split.index if self.on_validation else 0)
+                    kwargs = {**self.train_kwargs, "seed": self.train_kwargs.get("seed", 0) + stride, "epochs": epochs}
+                    fit = fit_choice(choice, data, self.banks, **kwargs)
+                    if final and self.on_validation and split.index == 0:
+                        self.final_runs[name] = fit
+                    out[name].append(_score(fit, heldout, data.train))
+                    fits.update()
         return out
 
 

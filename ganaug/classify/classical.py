@@ -38,6 +38,26 @@ class _ClassicalTransform:
     def __repr__(self) -> str:
         return f"classical_transform({self._compose!r})"
 
+    def _seeded_parts(self) -> list[Any]:
+        """The pipeline and each transform in it: albumentations gives every one its own generators."""
+        parts, todo = [], [self._compose]
+        while todo:
+            part = todo.pop(0)
+            parts.append(part)
+            todo.extend(getattr(part, "transforms", []))
+        return [p for p in parts if hasattr(p, "random_generator")]
+
+    def state_dict(self) -> list[dict[str, Any]]:
+        """Where each of the pipeline's random generators stands: what a resumed fit sets back."""
+        return [{"numpy": p.random_generator.bit_generator.state, "python": p.py_random.getstate()}
+                for p in self._seeded_parts()]  # fmt: skip
+
+    def load_state_dict(self, state: list[dict[str, Any]]) -> None:
+        """Set the pipeline's random generators back to a `state_dict`."""
+        for part, saved in zip(self._seeded_parts(), state, strict=True):
+            part.random_generator.bit_generator.state = saved["numpy"]
+            part.py_random.setstate(saved["python"])
+
 
 @checked(max_shift=between(0, 0.5, high_open=True), max_rotation=between(0, 180))
 def classical_transform(

@@ -16,7 +16,7 @@ from torch import nn
 from ganaug.classify.losses import ClassifierLoss, Mixup
 from ganaug.classify.metrics import BalancedAccuracy
 from ganaug.errors import GanaugError, at_least, checked, one_of, positive
-from ganaug.lightning import Bindable, bound_getattr, with_func
+from ganaug.lightning import Bindable, bound_getattr, module_namespace, with_func
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
@@ -82,11 +82,13 @@ class StrategyTraining:
     ClassifierLoss) on the module's logits, after its batch mix (`strategy_mix`) when it has one.
 
     Batches are `(images, labels)` or `(images, labels, is_synthetic)`; the module's `forward` gets the
-    images as float in [-1, 1] (uint8 images are normalised first).
+    images as float in [-1, 1] (uint8 images are normalised first). Its validation step logs what every
+    strategy is compared and early-stopped on (a user's module keeps its own when it has one).
     """
 
     strategy_loss: ClassifierLoss
     strategy_mix: Mixup | None
+    val_balanced_accuracy: BalancedAccuracy
 
     def on_train_epoch_start(self) -> None:
         self.strategy_loss.start_epoch(self.current_epoch, self.trainer.max_epochs)  # type: ignore[attr-defined]
@@ -104,14 +106,21 @@ class StrategyTraining:
         self.log("train_loss", loss, prog_bar=True, batch_size=len(labels))  # type: ignore[attr-defined]
         return loss
 
+    def validation_step(self, batch, batch_idx: int) -> None:
+        """Log `val_loss` (unweighted, so comparable across strategies) and `val_balanced_accuracy`."""
+        images, labels = batch[0], batch[1]
+        logits = self(images)  # type: ignore[operator]
+        self.val_balanced_accuracy.update(logits, labels)
+        self.log("val_loss", F.cross_entropy(logits, labels), prog_bar=True, batch_size=len(labels))  # type: ignore[attr-defined]
+        self.log("val_balanced_accuracy", self.val_balanced_accuracy, prog_bar=True, batch_size=len(labels))  # type: ignore[attr-defined]
+
 
 class ImageClassifier(StrategyTraining, Bindable):
     """SmallCNN trained with a strategy's loss (`ClassifierLoss`), AdamW and a per-step one-cycle LR.
 
     A LightningModule of either Lightning namespace (`ganaug.lightning`). uint8 images are normalised
     inside (so datasets stay uint8), float images are taken as already normalised. `loss` weighs the
-    samples (class weights, the weight of synthetic samples; default: plain cross-entropy). Validation
-    logs `val_loss` (unweighted, so comparable across strategies) and `val_balanced_accuracy`.
+    samples (class weights, the weight of synthetic samples; default: plain cross-entropy).
     """
 
     lightning_base = "LightningModule"
@@ -140,13 +149,6 @@ class ImageClassifier(StrategyTraining, Bindable):
         """Images (uint8 [0, 255] or normalised float) -> logits."""
         return self.net(as_input(images))
 
-    def validation_step(self, batch, batch_idx: int) -> None:
-        images, labels = batch[0], batch[1]
-        logits = self(images)
-        self.val_balanced_accuracy.update(logits, labels)
-        self.log("val_loss", F.cross_entropy(logits, labels), prog_bar=True, batch_size=len(labels))
-        self.log("val_balanced_accuracy", self.val_balanced_accuracy, prog_bar=True, batch_size=len(labels))
-
     def predict_step(self, batch, batch_idx: int) -> torch.Tensor:
         images = batch[0] if isinstance(batch, list | tuple) else batch
         return self(images)
@@ -169,13 +171,28 @@ class _NormalisedInput:
 
 
 @functools.cache
+def _own_validation(user: type) -> bool:
+    base = module_namespace(user)
+    return base is not None and getattr(user, "validation_step", None) is not base.LightningModule.validation_step
+
+
 def trained_class(user: type) -> type:
-    """A user's LightningModule class with ganaug's training step (`StrategyTraining`) and normalised input,
-    registered in this module under its own name, so it pickles."""
+    """A user's LightningModule class with ganaug's training step (`StrategyTraining`, and its validation step
+    when the class has none) and normalised input, registered in this module under its own name, so it
+    pickles; `user_class` is the user's class."""
     name = f"Trained__{user.__module__.replace('.', '__dot__')}__{user.__qualname__}"
-    cls = type(name, (StrategyTraining, _NormalisedInput, user), {"__module__": __name__, "__qualname__": name})
+    attrs: dict[str, Any] = {"__module__": __name__, "__qualname__": name, "user_class": user}
+    if _own_validation(user):
+        attrs["validation_step"] = user.validation_step
+    cls = type(name, (StrategyTraining, _NormalisedInput, user), attrs)
     globals()[name] = cls
     return cls
+
+
+def classifier_name(model: Any) -> str:
+    """The classifier's class as `module.QualName` (a user's own class for a user's module)."""
+    cls = getattr(type(model), "user_class", type(model))
+    return f"{cls.__module__}.{cls.__name__}"
 
 
 def __getattr__(name: str) -> type:
@@ -192,6 +209,42 @@ def __getattr__(name: str) -> type:
 _bound = bound_getattr(__name__)
 
 
+def check_classifier(factory: Any, kwargs: Mapping[str, Any] | None = None) -> type:
+    """The LightningModule class `factory` (a class or a partial of one) makes, checked against the protocol
+    a classifier meets in ganaug: a LightningModule of either namespace whose constructor takes `num_classes`
+    (and `in_channels` if it wants it) besides `kwargs` and the partial's own arguments."""
+    target = factory.func if isinstance(factory, functools.partial) else factory
+    if module_namespace(target) is None and not (isinstance(target, type) and issubclass(target, ImageClassifier)):
+        raise GanaugError(
+            f"classifier {getattr(target, '__name__', target)!r} is not a LightningModule class; name one "
+            "(of lightning or pytorch_lightning) in classifier._target_"
+        )
+    parameters = inspect.signature(target).parameters
+    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    if "num_classes" not in parameters and not open_ended:
+        raise GanaugError(
+            f"{target.__name__}'s constructor does not take num_classes; add it (ganaug passes the class count, "
+            "and in_channels when the constructor takes it)"
+        )
+    given = {*(kwargs or {}), *(factory.keywords if isinstance(factory, functools.partial) else {})}
+    unknown = sorted(given - set(parameters)) if not open_ended else []
+    if unknown:
+        raise GanaugError(
+            f"{target.__name__}'s constructor takes no {', '.join(unknown)}; take them out of the classifier's "
+            f"arguments (it takes {', '.join(parameters) or 'none'})"
+        )
+    return target
+
+
+def unmet_needs(factory: Any, needs: Mapping[str, Any]) -> list[str]:
+    """The constructor arguments a strategy needs (its `model_kwargs`) that the classifier `factory` does not
+    take: a strategy with any cannot train that classifier."""
+    target = factory.func if isinstance(factory, functools.partial) else factory
+    if isinstance(target, type) and issubclass(target, ImageClassifier):
+        return []
+    return sorted(set(needs) - set(inspect.signature(target).parameters))
+
+
 def build_classifier(
     factory: Callable[..., Any],
     in_channels: int,
@@ -204,29 +257,27 @@ def build_classifier(
     """A classifier from `factory` (ganaug's ImageClassifier, or a user's LightningModule class or partial)
     that trains with `loss` and `batch_transform`.
 
-    A user's module is made with `num_classes` (and `in_channels`, if its constructor takes it) and trained
-    with ganaug's training step on its own `forward` and `configure_optimizers` (see README: your own
+    A user's module (see `check_classifier`) is made with `num_classes` (and `in_channels`, if its
+    constructor takes it) and trained with ganaug's training step on its own `forward` and
+    `configure_optimizers`, and ganaug's validation step unless it has its own (see README: your own
     classifier). `needs` are what the strategy needs of the constructor (LDAM: `head="cosine"`); a
     constructor that cannot take them is refused with the reason.
     """
-    target = factory.func if isinstance(factory, functools.partial) else factory
+    target = check_classifier(factory, kwargs)
     needs = dict(needs or {})
-    if isinstance(target, type) and issubclass(target, ImageClassifier):
+    if issubclass(target, ImageClassifier):
         extra = {"batch_transform": batch_transform} if batch_transform is not None else {}
         return factory(in_channels=in_channels, num_classes=num_classes, loss=loss, **extra, **needs, **kwargs)
-    if not isinstance(target, type):
-        raise GanaugError(
-            f"classifier {factory!r} is not a class; name a LightningModule class in classifier._target_"
-        )
-    accepted = inspect.signature(target).parameters
-    missing = sorted(set(needs) - set(accepted))
-    if missing:
+    if unmet_needs(factory, needs):
         raise GanaugError(
             f"the strategy needs {target.__name__}({', '.join(f'{k}={v!r}' for k, v in needs.items())}), which "
             f"its constructor does not take; add the parameter or use a strategy without it"
         )
+    accepted = inspect.signature(target).parameters
     given = {"num_classes": num_classes, **({"in_channels": in_channels} if "in_channels" in accepted else {})}
     net = with_func(factory, trained_class(target))(**given, **needs, **kwargs)
     loss.check_classes(num_classes)
     net.strategy_loss, net.strategy_mix = loss, batch_transform
+    if not _own_validation(target):
+        net.val_balanced_accuracy = BalancedAccuracy(num_classes)
     return net

@@ -28,6 +28,7 @@ class ClassificationMetrics(TypedDict):
 class _MetricsRow(TypedDict):
     strategy: str
     seed: int
+    classifier: str
     accuracy: float
     balanced_accuracy: float
     macro_f1: float
@@ -44,8 +45,8 @@ class _MetricsRow(TypedDict):
 
 
 class MetricsRow(_MetricsRow, total=False):
-    """One strategy's run: test metrics (ClassificationMetrics' keys), the same on the validation split
-    (VALIDATION_METRICS, None without one), the sizes of the training set and of its synthetic part, the
-    fit's wall-clock seconds; `auto` adds its choice."""
+    """One strategy's run: the classifier's class (`module.Name`), its test metrics (ClassificationMetrics'
+    keys), the same on the validation split (VALIDATION_METRICS, None without one), the sizes of the training
+    set and of its synthetic part, the fit's wall-clock seconds; `auto` adds its choice."""
 
     auto: dict[str, Any]

@@ -7,9 +7,12 @@ images, resampled, transformed, mixed with a synthetic bank) and in the loss (se
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
@@ -17,17 +20,20 @@ import torch
 from torch.utils.data import DataLoader
 
 from ganaug.classify.metrics import evaluate
-from ganaug.classify.model import ImageClassifier, build_classifier
+from ganaug.classify.model import ImageClassifier, build_classifier, classifier_name
 from ganaug.classify.parts import Strategy, parse_strategy
 from ganaug.classify.plan import TrainingPlan, plan_training
 from ganaug.classify.results import METRICS, VALIDATION_METRICS, MetricsRow
+from ganaug.classify.resume import FitCheckpoint, random_streams
 from ganaug.data.dataset import DatasetSplits
 from ganaug.errors import at_least, checked
+from ganaug.gan.resume import checkpoint_path, discard_checkpoint
 from ganaug.lightning import build_trainer, namespace_for
 from ganaug.synth.bank import SyntheticBank
 from ganaug.synth.mixing import SYNTHETIC_SHARE
 
 EVAL_BATCH = 512
+log = logging.getLogger("ganaug")
 
 
 @contextlib.contextmanager
@@ -54,19 +60,43 @@ def fit(
     epochs: int,
     trainer_kwargs: Mapping[str, Any] | None = None,
     deterministic: bool = True,
+    name: str = "classifier",
+    checkpoint_dir: str | Path | None = None,
 ) -> float:
     """Fit `model` for `epochs` with a quiet Trainer (`trainer_kwargs` on top); return the fit's seconds.
 
-    With `deterministic`, the Trainer makes torch's algorithms deterministic for the fit only.
+    With `deterministic`, the Trainer makes torch's algorithms deterministic for the fit only. `name` names
+    the fit for loggers given as factories (see `ganaug.lightning.build_trainer`). `checkpoint_dir` makes
+    the fit resumable: every epoch's end saves `checkpoint_dir/last.ckpt` with the random state of torch,
+    of the loader's sampler and of the dataset's transform (`FitCheckpoint`); a fit started with that file
+    there resumes after that epoch and ends with the weights an uninterrupted fit ends with (on CPU), and
+    the file is removed once the fit has finished.
     """
     defaults: dict[str, Any] = {"max_epochs": epochs, "log_every_n_steps": max(1, min(50, len(loader)))}
     if deterministic:
         defaults["deterministic"] = True
+    namespace = namespace_for(model)
+    settings = dict(trainer_kwargs or {})
+    resume = None
+    if checkpoint_dir is not None:
+        streams = random_streams(loader.sampler, loader.dataset)
+        run = {"name": name, "epochs": epochs, "samples": len(loader.dataset), "batch_size": loader.batch_size}
+        saver = FitCheckpoint.bind(namespace)(checkpoint_dir, streams, run)
+        settings["callbacks"] = [*(settings.get("callbacks") or []), saver]
+        resume = checkpoint_path(checkpoint_dir)
+        resume = resume if resume.is_file() else None
     with _torch_flags_restored():
-        trainer = build_trainer(trainer_kwargs, namespace_for(model), **defaults)
+        trainer = build_trainer(settings, namespace, name, **defaults)
+        if resume is not None:
+            log.info("%s: resuming from %s", name, resume)
         start = time.perf_counter()
-        trainer.fit(model, loader, val_loader)
-        return time.perf_counter() - start
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", ".*dataloader is not resumable.*")
+            trainer.fit(model, loader, val_loader, ckpt_path=resume, weights_only=True)
+        seconds = time.perf_counter() - start
+    if checkpoint_dir is not None:
+        discard_checkpoint(checkpoint_dir)
+    return seconds
 
 
 @dataclass
@@ -89,6 +119,7 @@ class FitResult:
         return {
             "strategy": self.strategy,
             "seed": self.seed,
+            "classifier": classifier_name(self.model),
             **metrics,
             **{key: val.get(m) for m, key in zip(METRICS, VALIDATION_METRICS, strict=True)},  # type: ignore[misc]
             "train_size": len(self.plan.dataset),
@@ -115,13 +146,17 @@ def fit_strategy(
     model_kwargs: Mapping[str, Any] | None = None,
     trainer_kwargs: Mapping[str, Any] | None = None,
     num_workers: int = 0,
+    name: str | None = None,
+    checkpoint_dir: str | Path | None = None,
 ) -> FitResult:
     """Train a classifier with `strategy` on splits.train (validation logged on splits.val each epoch).
 
     Seeded with `pl.seed_everything(seed)` and a deterministic Trainer, so the same seed gives the same
     model on CPU. `model` is the classifier: ganaug's `ImageClassifier` (default), or any LightningModule
     class (or partial) meeting the protocol of `build_classifier`, with `model_kwargs`; `part_settings` go
-    to the parts; `trainer_kwargs` to the Trainer over the quiet defaults (of the model's namespace).
+    to the parts; `trainer_kwargs` to the Trainer over the quiet defaults (of the model's namespace);
+    `name` names the fit for its loggers (default `<strategy>/seed<seed>`); `checkpoint_dir` makes it
+    resumable after every epoch (see `fit`).
     """
     parsed = parse_strategy(strategy)
     pl.seed_everything(seed, verbose=False)
@@ -150,7 +185,9 @@ def fit_strategy(
         plan.dataset, batch_size=batch_size, shuffle=plan.sampler is None, sampler=plan.sampler, num_workers=num_workers
     )
     val_loader = DataLoader(splits.val, batch_size=EVAL_BATCH, num_workers=num_workers) if len(splits.val) else None
-    fit_seconds = fit(net, loader, val_loader, epochs=epochs, trainer_kwargs=trainer_kwargs)
+    name = name or f"{parsed.name}/seed{seed}"
+    fit_seconds = fit(net, loader, val_loader, epochs=epochs, trainer_kwargs=trainer_kwargs, name=name,
+                      checkpoint_dir=checkpoint_dir)  # fmt: skip
     return FitResult(parsed.name, seed, net, plan, fit_seconds)
 
 

@@ -34,6 +34,7 @@ def flow(cfg: DictConfig, run_dir: Path) -> float:
         write_json(run_dir / "auto.json", auto.record)
         print(decision_table(auto.result, auto.final_fit_seconds))
     write_json(run_dir / "metrics.json", rows)
+    print(f"strategies compared on classifier {', '.join(dict.fromkeys(r['classifier'] for r in rows))}")
     print(run_table(rows))
     log.info("metrics written to %s", run_dir / "metrics.json")
     if auto is not None:

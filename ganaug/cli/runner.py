@@ -44,7 +44,8 @@ def run_task(cfg: DictConfig, task: Callable[[DictConfig, Path], T]) -> T:
 
 def _quiet_lightning() -> None:
     """Keep Lightning's per-Trainer banners and tips out of the run's output; warnings still show."""
-    logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
+    for namespace in ("pytorch_lightning", "lightning.pytorch", "lightning.fabric", "lightning_fabric"):
+        logging.getLogger(f"{namespace}.utilities.rank_zero").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=r".*treespec, LeafSpec.*")
 
 

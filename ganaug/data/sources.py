@@ -71,7 +71,7 @@ FRACTION = between(0, 1, low_open=True, high_open=True)
 SPLIT_CONSTRAINTS = {"val_fraction": FRACTION, "test_fraction": FRACTION}
 
 
-def _assemble(
+def assemble_splits(
     train: ImageDataset,
     val: ImageDataset | None,
     test: ImageDataset | None,
@@ -79,7 +79,7 @@ def _assemble(
     test_fraction: float,
     split_seed: int,
 ) -> DatasetSplits:
-    """Carve the missing splits out of `train`; both fractions are of the data `train` started with."""
+    """The splits, the missing ones carved out of `train`; both fractions are of the data `train` started with."""
     if test is None and val is None:
         if val_fraction + test_fraction >= 1.0:
             raise GanaugError(
@@ -113,7 +113,7 @@ def load_digits(
     pixels = np.round(bunch.images * 255.0 / 16.0).clip(0, 255).astype(np.uint8)
     names = [str(i) for i in range(10)]
     data = ImageDataset(to_uint8_nchw(pixels, "digits"), torch.as_tensor(bunch.target), names)
-    return _assemble(data, None, None, val_fraction, test_fraction, split_seed)
+    return assemble_splits(data, None, None, val_fraction, test_fraction, split_seed)
 
 
 def _idx_file(root: Path, name: str) -> Path | None:
@@ -169,9 +169,9 @@ def load_mnist(
     names = _numeric_names([labels for _, labels in present.values()], minimum=10)
     datasets = {k: ImageDataset(images, labels, names) for k, (images, labels) in present.items()}
     if len(datasets) == 2:
-        return _assemble(datasets["train"], None, datasets["t10k"], val_fraction, test_fraction, split_seed)
+        return assemble_splits(datasets["train"], None, datasets["t10k"], val_fraction, test_fraction, split_seed)
     (only,) = datasets.values()
-    return _assemble(only, None, None, val_fraction, test_fraction, split_seed)
+    return assemble_splits(only, None, None, val_fraction, test_fraction, split_seed)
 
 
 @checked(**SPLIT_CONSTRAINTS)
@@ -230,7 +230,7 @@ def load_npz(
             )
         names = [str(n) for n in class_names]
     splits = {k: ImageDataset(images, labels, names) for k, (images, labels) in raw.items()}
-    return _assemble(
+    return assemble_splits(
         splits["train"], splits.get("val"), splits.get("test"), val_fraction, test_fraction, split_seed
     )
 
@@ -298,7 +298,7 @@ def load_image_folder(
         torch.tensor([label for _, label in files], dtype=torch.int64),
         [p.name for p in class_dirs],
     )
-    return _assemble(data, None, None, val_fraction, test_fraction, split_seed)
+    return assemble_splits(data, None, None, val_fraction, test_fraction, split_seed)
 
 
 def _torchvision_split(dataset, what: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -333,7 +333,7 @@ def load_torchvision(
     names = _numeric_names([train_labels, test_labels])
     if isinstance(classes, list) and len(classes) >= len(names):
         names = [str(c) for c in classes]
-    return _assemble(
+    return assemble_splits(
         ImageDataset(train_images, train_labels, names),
         None,
         ImageDataset(test_images, test_labels, names),

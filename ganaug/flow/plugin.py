@@ -19,20 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ganaug.data.datamodule import training_images
 from ganaug.data.dataset import ImageDataset
 from ganaug.data.imbalance import select_minority, synthetic_targets
-from ganaug.data.raw import raw_view
-from ganaug.errors import GanaugError
 from ganaug.flow.cache import cache_key, cached_stage
 from ganaug.gan.export import GeneratorArtifact, export_generator
 from ganaug.gan.resume import CHECKPOINTS
 from ganaug.gan.training import gan_training_set, train_gan
-from ganaug.lightning import is_lightning
 from ganaug.synth.bank import SyntheticBank
 from ganaug.synth.datamodule import GANAugDataModule
 from ganaug.synth.mixing import SYNTHETIC_SHARE
 
 log = logging.getLogger("ganaug")
+
+STEPS = 1200  # the GAN's length where a Python caller does not say: minutes on a CPU at 28x28
+BATCH_SIZE = 64
 
 
 @dataclass(frozen=True)
@@ -56,24 +57,55 @@ def fingerprint(data: ImageDataset) -> str:
     return digest.hexdigest()[:16]
 
 
-def _training_set(datamodule: Any) -> ImageDataset:
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    loader = datamodule.train_dataloader()
-    dataset = getattr(loader, "dataset", None)
-    if dataset is None:
-        raise GanaugError(
-            f"the datamodule's train_dataloader() returned {type(loader).__name__}; augment needs a torch DataLoader"
-        )
-    return raw_view(dataset).images()
+def synthesize(
+    train: ImageDataset,
+    minority: list[int],
+    targets: Mapping[int, int],
+    *,
+    cache_dir: str | Path,
+    steps: int = STEPS,
+    batch_size: int = BATCH_SIZE,
+    gan_seed: int = 0,
+    condition_on: str = "all",
+    module_kwargs: Mapping[str, Any] | None = None,
+    trainer_kwargs: Mapping[str, Any] | None = None,
+    sample_seed: int = 0,
+) -> tuple[Path, SyntheticBank]:
+    """The GAN folder and the bank of `targets[c]` generated images per class for the training set `train`.
+
+    Trains the conditional GAN on `train` (conditioned as `condition_on` says, its minority classes
+    `minority`) or reuses the one cached under `cache_dir` for the same images and settings, then samples
+    the bank (cached too, keyed by the GAN, the targets and `sample_seed`). A killed GAN run resumes.
+    """
+    dataset, trained = gan_training_set(train, minority, condition_on=condition_on)
+    gan_settings = {"steps": steps, "batch_size": batch_size, "seed": gan_seed, "condition_on": condition_on,
+                    "module": dict(module_kwargs or {})}  # fmt: skip
+    payload = {"data": fingerprint(train), "gan": gan_settings, "trained_classes": trained}
+
+    def build_gan(folder: Path) -> None:
+        folder.mkdir(exist_ok=True)
+        gan = train_gan(
+            dataset, trained, steps=steps, batch_size=batch_size, seed=gan_seed, module_kwargs=module_kwargs,
+            trainer_kwargs=trainer_kwargs, sample_dir=folder / "samples", checkpoint_dir=folder / CHECKPOINTS,
+        )  # fmt: skip
+        export_generator(gan, folder / "generator", train.class_names, config=payload)
+
+    gan_dir = cached_stage(cache_dir, "gan", payload, build_gan, resumable=True)
+    bank_payload = {"gan": cache_key(payload), "targets": {str(k): v for k, v in targets.items()}, "seed": sample_seed}
+
+    def build_bank(folder: Path) -> None:
+        artifact = GeneratorArtifact.load(gan_dir / "generator", expect=train)
+        SyntheticBank.generate(artifact, targets, folder, seed=sample_seed, source=bank_payload)
+
+    return gan_dir, SyntheticBank.load(cached_stage(cache_dir, "bank", bank_payload, build_bank))
 
 
 def augment(
     datamodule: Any,
     *,
     cache_dir: str | Path = ".ganaug_cache",
-    steps: int = 1200,
-    batch_size: int = 64,
+    steps: int = STEPS,
+    batch_size: int = BATCH_SIZE,
     gan_seed: int = 0,
     condition_on: str = "all",
     module_kwargs: Mapping[str, Any] | None = None,
@@ -97,37 +129,16 @@ def augment(
     returned datamodule's `augmentation` says what was done (`Augmentation`); `synthetic_share`,
     `balanced`, `transform` (default: the dataset's own) and `seed` go to GANAugDataModule.
     """
-    if not is_lightning(datamodule, "LightningDataModule"):
-        raise GanaugError(
-            f"augment takes a LightningDataModule (of lightning or pytorch_lightning), got {type(datamodule).__name__}"
-        )
-    train = _training_set(datamodule)
+    train = training_images(datamodule)
     counts, names = train.counts(), train.class_names
     minority_ids = select_minority(counts, names, classes=minority, threshold=threshold)
     targets = synthetic_targets(counts, minority_ids, fill_fraction=fill_fraction, class_names=names)
-    dataset, trained = gan_training_set(train, minority_ids, condition_on=condition_on)
-    gan_settings = {"steps": steps, "batch_size": batch_size, "seed": gan_seed, "condition_on": condition_on,
-                    "module": dict(module_kwargs or {})}  # fmt: skip
-    payload = {"data": fingerprint(train), "gan": gan_settings, "trained_classes": trained}
     log.info("ganaug: training counts %s; minority classes %s", dict(zip(names, counts, strict=True)),
              [names[c] for c in minority_ids])  # fmt: skip
-
-    def build_gan(folder: Path) -> None:
-        folder.mkdir(exist_ok=True)
-        gan = train_gan(
-            dataset, trained, steps=steps, batch_size=batch_size, seed=gan_seed, module_kwargs=module_kwargs,
-            trainer_kwargs=trainer_kwargs, sample_dir=folder / "samples", checkpoint_dir=folder / CHECKPOINTS,
-        )  # fmt: skip
-        export_generator(gan, folder / "generator", names, config=payload)
-
-    gan_dir = cached_stage(cache_dir, "gan", payload, build_gan, resumable=True)
-    bank_payload = {"gan": cache_key(payload), "targets": {str(k): v for k, v in targets.items()}, "seed": sample_seed}
-
-    def build_bank(folder: Path) -> None:
-        artifact = GeneratorArtifact.load(gan_dir / "generator", expect=train)
-        SyntheticBank.generate(artifact, targets, folder, seed=sample_seed, source=bank_payload)
-
-    bank = SyntheticBank.load(cached_stage(cache_dir, "bank", bank_payload, build_bank))
+    gan_dir, bank = synthesize(
+        train, minority_ids, targets, cache_dir=cache_dir, steps=steps, batch_size=batch_size, gan_seed=gan_seed,
+        condition_on=condition_on, module_kwargs=module_kwargs, trainer_kwargs=trainer_kwargs, sample_seed=sample_seed,
+    )  # fmt: skip
     log.info("ganaug: synthetic samples per class %s; GAN %s; bank %s",
              {names[c]: n for c, n in targets.items()}, gan_dir, bank.directory)  # fmt: skip
     wrapped = GANAugDataModule(datamodule, bank, targets, transform=transform, balanced=balanced, seed=seed,

@@ -2,7 +2,9 @@
 
 `classifier`, `gan.module` and `trainer` are `_target_` configs: the classifier and the GAN module are
 built as partials (the data's shape and classes are added when they are built), the Trainer's arguments
-are instantiated (callback and logger objects included) and given to each fit ganaug runs.
+are instantiated and given to each fit ganaug runs. The `logger` group (a partial) joins the GAN's and the
+classifier's fits and the `callbacks` group (partials by name) the classifier's: each is made anew per fit
+(`ganaug.lightning.build_trainer`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
@@ -21,7 +24,7 @@ from ganaug.classify.classical import classical_transform
 from ganaug.errors import GanaugError
 
 # Keys of the classifier group that set its training, not its constructor.
-TRAINING_KEYS = ("epochs", "batch_size")
+TRAINING_KEYS = ("epochs", "batch_size", "checkpoint_dir")
 # The strategy parts whose settings sit under augment.<name>.
 PART_SETTINGS = ("la", "drw", "ldam", "mixup")
 
@@ -55,6 +58,16 @@ def trainer_kwargs(cfg: DictConfig) -> dict[str, Any]:
     return dict(instantiate(cfg.trainer, _partial_=True, _convert_="all").keywords)
 
 
+def logged_trainer_kwargs(cfg: DictConfig, classifier: bool) -> dict[str, Any]:
+    """`trainer_kwargs` with the run's logger and, for a classifier's fits, the run's callbacks (factories)."""
+    kwargs = trainer_kwargs(cfg)
+    if cfg.logger:
+        kwargs["logger"] = instantiate(cfg.logger, _convert_="all")
+    if classifier and cfg.callbacks:
+        kwargs["callbacks"] = [instantiate(node, _convert_="all") for node in cfg.callbacks.values() if node]
+    return kwargs
+
+
 def gan_module(cfg: DictConfig) -> Callable[..., pl.LightningModule]:
     """The `gan.module` group as a partial of its `_target_` (the ConditionalGAN)."""
     return instantiate(cfg.gan.module, _partial_=True, _convert_="all")
@@ -74,6 +87,11 @@ class ClassifierRecipe:
     synthetic_weight: float
     part_settings: dict[str, dict[str, Any]]
     trainer_kwargs: dict[str, Any]
+    checkpoint_dir: str | None = None
+
+    def checkpoints(self, strategy: str) -> Path | None:
+        """Where the fit of `strategy` keeps its resumable checkpoint (None: it keeps none)."""
+        return None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / strategy / f"seed{self.seed}"
 
     def kwargs(self) -> dict[str, Any]:
         """train_and_evaluate's keyword arguments."""
@@ -90,12 +108,23 @@ class ClassifierRecipe:
         }
 
 
+def classifier_model(cfg: DictConfig) -> Callable[..., pl.LightningModule]:
+    """The `classifier` group's model as a partial: ganaug's (its arguments beside `_target_`) or a user's
+    module (`classifier=module`: its arguments under `kwargs`)."""
+    node = cfg.classifier
+    if "kwargs" in node:
+        model_cfg = OmegaConf.create({"_target_": node._target_, **OmegaConf.to_container(node.kwargs)})
+    else:
+        model_cfg = OmegaConf.masked_copy(node, [k for k in node if k not in TRAINING_KEYS])
+    return instantiate(model_cfg, _partial_=True, _convert_="all")
+
+
 def classifier_recipe(cfg: DictConfig, image_shape: tuple[int, int, int]) -> ClassifierRecipe:
-    """The recipe of `cfg`'s classifier, augment and trainer groups for images of `image_shape`."""
-    model_cfg = OmegaConf.masked_copy(cfg.classifier, [k for k in cfg.classifier if k not in TRAINING_KEYS])
+    """The recipe of `cfg`'s classifier, augment, trainer, logger and callbacks groups for images of
+    `image_shape`."""
     classical = cfg.augment.classical
     return ClassifierRecipe(
-        model=instantiate(model_cfg, _partial_=True, _convert_="all"),
+        model=classifier_model(cfg),
         epochs=cfg.classifier.epochs,
         batch_size=cfg.classifier.batch_size,
         classical=classical_transform(image_shape, max_shift=classical.max_shift, max_rotation=classical.max_rotation),
@@ -103,5 +132,6 @@ def classifier_recipe(cfg: DictConfig, image_shape: tuple[int, int, int]) -> Cla
         synthetic_share=cfg.augment.synthetic_share,
         synthetic_weight=cfg.augment.synthetic_weight,
         part_settings={name: section(cfg, f"augment.{name}") for name in PART_SETTINGS},
-        trainer_kwargs=trainer_kwargs(cfg),
+        trainer_kwargs=logged_trainer_kwargs(cfg, classifier=True),
+        checkpoint_dir=cfg.classifier.checkpoint_dir,
     )

@@ -19,7 +19,7 @@ from ganaug.data.dataset import DatasetSplits
 from ganaug.data.imbalance import PROFILES, make_imbalanced, select_minority, synthetic_targets
 from ganaug.fileio import atomic_path, read_json, write_json
 from ganaug.flow.cache import source_fingerprint
-from ganaug.flow.settings import config_keys, gan_module, section, trainer_kwargs
+from ganaug.flow.settings import config_keys, gan_module, logged_trainer_kwargs, section, trainer_kwargs
 from ganaug.flow.stage import Stage
 from ganaug.gan.callbacks import SnapshotCallback, snapshot_dir
 from ganaug.gan.export import GeneratorArtifact, export_generator
@@ -152,7 +152,10 @@ class GanStage(Stage[Path]):
                 seed=gan.seed,
                 class_balance=gan.class_balance,
                 module=gan_module(self.cfg),
-                trainer_kwargs={**trainer_kwargs(self.cfg), "callbacks": [*self._snapshots(directory), *callbacks]},
+                trainer_kwargs={
+                    **logged_trainer_kwargs(self.cfg, classifier=False),
+                    "callbacks": [*self._snapshots(directory), *callbacks],
+                },
                 sample_dir=directory / "samples",
                 log_dir=directory / "logs",
                 sample_every_n_steps=gan.sample_every_n_steps,
@@ -257,6 +260,7 @@ class BankStage(Stage[SyntheticBank]):
             max_rounds=gate.max_rounds,
             seed=seed,
             source=self.payload(),
+            progress=self.cfg.trainer.enable_progress_bar,
         )
         log.info("quality gate: %s", report["totals"])
         write_json(folder / "gate.json", report)
@@ -287,6 +291,7 @@ class QualityStage(Stage[dict]):
             max_per_class=settings["max_per_class"],
             cas=settings["cas"],
             cas_kwargs={"steps": settings["cas_steps"], "trainer_kwargs": trainer_kwargs(self.cfg)},
+            progress=self.cfg.trainer.enable_progress_bar,
         )
         with atomic_path(folder) as tmp:
             tmp.mkdir()

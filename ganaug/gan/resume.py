@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import BatchSampler, Sampler
 
 from ganaug.errors import GanaugError, at_least, checked
-from ganaug.fileio import atomic_path
+from ganaug.fileio import atomic_path, prune_empty
 from ganaug.lightning import Bindable, bound_getattr
 
 CHECKPOINT = "last.ckpt"
@@ -66,6 +66,20 @@ def checkpoint_path(directory: str | Path) -> Path:
     return Path(directory) / CHECKPOINT
 
 
+def saving_path(path: Path) -> Path:
+    """The temporary name a checkpoint is written under before it replaces `path`."""
+    return path.with_name(f".{path.name}.tmp")
+
+
+def discard_checkpoint(directory: str | Path) -> None:
+    """Remove a finished run's checkpoint from `directory`, with any half-written one a kill left, and the
+    folder when that leaves it empty."""
+    path = checkpoint_path(directory)
+    path.unlink(missing_ok=True)
+    saving_path(path).unlink(missing_ok=True)
+    prune_empty(directory)
+
+
 def _read_rows(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
         return []
@@ -106,12 +120,14 @@ def join_curves(log_dir: str | Path) -> None:
     (log_dir / _EARLIER_CURVES).unlink()
 
 
-def _rng_state() -> dict[str, Any]:
+def rng_state() -> dict[str, Any]:
+    """torch's global random state, CPU and (when in use) CUDA: what a checkpoint saves to resume the same draws."""
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else []
     return {"cpu": torch.get_rng_state(), "cuda": cuda}
 
 
-def _set_rng_state(state: dict[str, Any]) -> None:
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Set torch's global random state back to what `rng_state` returned."""
     torch.set_rng_state(state["cpu"])
     if state["cuda"]:
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -150,7 +166,7 @@ class GanCheckpoint(Bindable):
         self._batches = step
         for logger in trainer.loggers:
             logger.save()
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        tmp = saving_path(self.path)
         trainer.save_checkpoint(tmp, weights_only=False)
         if trainer.is_global_zero:
             os.replace(tmp, self.path)
@@ -158,7 +174,7 @@ class GanCheckpoint(Bindable):
 
     def state_dict(self) -> dict[str, Any]:
         """The batches the run has consumed and the RNG state as they are at this step's end."""
-        return {"batches": self._batches, "rng": _rng_state(), "run": self.run}
+        return {"batches": self._batches, "rng": rng_state(), "run": self.run}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Move the sampler to the saved batch; keep the RNG state to set when training starts."""
@@ -173,7 +189,7 @@ class GanCheckpoint(Bindable):
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Set a resumed run's RNG state back, after everything that set up the run has drawn from it."""
         if self._resumed is not None:
-            _set_rng_state(self._resumed)
+            set_rng_state(self._resumed)
             self._resumed = None
 
 

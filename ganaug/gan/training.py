@@ -6,7 +6,6 @@ import logging
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytorch_lightning as pl
@@ -15,10 +14,18 @@ from torch.utils.data import DataLoader, RandomSampler, Sampler, WeightedRandomS
 
 from ganaug.data.dataset import ImageDataset
 from ganaug.errors import GanaugError, at_least, between, checked, each, one_of
-from ganaug.gan.callbacks import SampleGridCallback
+from ganaug.gan.callbacks import SampleGridCallback, StepProgressBar
 from ganaug.gan.module import ConditionalGAN
-from ganaug.gan.resume import GanCheckpoint, RunSampler, checkpoint_path, join_curves, set_curves_aside
+from ganaug.gan.resume import (
+    GanCheckpoint,
+    RunSampler,
+    checkpoint_path,
+    discard_checkpoint,
+    join_curves,
+    set_curves_aside,
+)
 from ganaug.lightning import build_trainer, namespace_for
+from ganaug.progress import shown
 
 log = logging.getLogger("ganaug")
 
@@ -108,7 +115,8 @@ def train_gan(
     "sqrt" class balance samples each image with weight 1/sqrt(its class count), so rare classes are
     seen more often without being repeated as hard as full balancing would. Seeded: on the CPU the
     same seed gives the same generator weights. `trainer_kwargs` go to pl.Trainer (accelerator,
-    devices, precision, logger, ...); the run length is set by `steps` only.
+    devices, precision, logger, ...); the run length is set by `steps` only. Progress is one bar over the
+    generator steps (`StepProgressBar`), on a terminal only unless enable_progress_bar says otherwise.
 
     `log_dir` adds a CSVLogger writing the training curves to `log_dir/metrics.csv` (one row every
     trainer `log_every_n_steps` generator steps: step, epoch, d_loss, g_loss, d_real, d_fake, and
@@ -146,10 +154,14 @@ def train_gan(
     namespace = namespace_for(gan)
     if log_dir is not None:
         csv = namespace.loggers.CSVLogger(log_dir, name="", version="")
-        settings["logger"] = [*_loggers(settings.get("logger"), namespace), csv]
+        settings["logger"] = [*_loggers(settings.get("logger")), csv]
     callbacks = list(settings.pop("callbacks", None) or [])
     if sample_dir is not None:
-        callbacks.append(SampleGridCallback.bind(namespace)(Path(sample_dir), every_n_steps=sample_every_n_steps))
+        grid = SampleGridCallback.bind(namespace)(Path(sample_dir), every_n_steps=sample_every_n_steps, real=dataset)
+        callbacks.append(grid)
+    settings["enable_progress_bar"] = shown(settings.get("enable_progress_bar"))
+    if settings["enable_progress_bar"]:
+        callbacks.append(StepProgressBar.bind(namespace)(steps))
     resume = None
     if checkpoint_dir is not None:
         run = {
@@ -163,7 +175,7 @@ def train_gan(
         resume = checkpoint_path(checkpoint_dir)
         resume = resume if resume.is_file() else None
     length = {"max_steps": steps * (gan.hparams.d_steps + 1), "max_epochs": -1}
-    trainer = build_trainer(settings, namespace, **length, callbacks=callbacks)
+    trainer = build_trainer(settings, namespace, "gan_training", **length, callbacks=callbacks)
     if resume is not None:
         log.info("gan: resuming from %s", resume)
         if log_dir is not None:
@@ -176,14 +188,12 @@ def train_gan(
     if gan.failure is not None:
         raise GanaugError(gan.failure)
     if checkpoint_dir is not None:
-        checkpoint_path(checkpoint_dir).unlink(missing_ok=True)
+        discard_checkpoint(checkpoint_dir)
     return gan
 
 
-def _loggers(given: object, namespace: ModuleType) -> list[Any]:
-    """The logger objects in a Trainer `logger` argument (True/False/None hold none)."""
-    if isinstance(given, namespace.loggers.Logger):
-        return [given]
-    if isinstance(given, (list, tuple)):
-        return list(given)
-    return []
+def _loggers(given: object) -> list[Any]:
+    """The loggers (objects or factories) in a Trainer `logger` argument (True/False/None hold none)."""
+    if given is None or isinstance(given, bool):
+        return []
+    return list(given) if isinstance(given, (list, tuple)) else [given]

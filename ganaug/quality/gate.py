@@ -20,6 +20,7 @@ import torch
 
 from ganaug.data.dataset import ImageDataset, check_same_data
 from ganaug.errors import GanaugError, at_least, between, checked
+from ganaug.progress import bar
 from ganaug.quality.features import FeatureExtractor
 from ganaug.quality.memorisation import near_copy_threshold, pixel_distance_to_train
 from ganaug.quality.results import GateClassRow, GateReport
@@ -242,6 +243,7 @@ def generate_gated(
     seed: int = 0,
     batch_size: int = 1024,
     source: dict | None = None,
+    progress: bool | None = None,
 ) -> tuple[SyntheticBank, GateReport]:
     """Generate `targets[c]` gate-passing samples of each class c into a bank at `directory`.
 
@@ -251,7 +253,8 @@ def generate_gated(
     bank. Samples that pass the gate beyond a class's target are discarded (`surplus`). Returns (bank,
     report) with report = {"min_confidence", "near_copy_threshold", "rounds", "totals", "per_class":
     {name: {class_id, target, generated, dropped_low_confidence, dropped_near_copy, surplus, kept,
-    shortfall, keep_rate}}}; kept = the class's count in the bank.
+    shortfall, keep_rate}}}; kept = the class's count in the bank. `progress` shows a bar of the kept
+    samples (None: on a terminal only).
     """
     names = [str(n) for n in sampler.class_names]
     _check_setup(extractor, train, sampler)
@@ -259,16 +262,19 @@ def generate_gated(
     threshold = _resolve_threshold(train, drop_near_copies, near_copy_threshold, heldout, quantile)
     gen = torch.Generator().manual_seed(int(seed))
     rounds = 0
-    while rounds < max_rounds and any(t.missing > 0 for t in tallies.values()):
-        rounds += 1
-        ask = {c: t.ask() for c, t in tallies.items()}
-        labels = np.concatenate([np.full(n, c, dtype=np.int64) for c, n in ask.items() if n > 0])
-        images = _sample(sampler, labels, gen, batch_size)
-        low, copy = gate_samples(
-            images, labels, extractor, train, min_confidence=min_confidence, near_copy_threshold=threshold
-        )
-        for c, tally in tallies.items():
-            tally.add(labels == c, images, low, copy)
+    with bar(sum(t.target for t in tallies.values()), "quality gate", unit="img", show=progress) as kept:
+        while rounds < max_rounds and any(t.missing > 0 for t in tallies.values()):
+            rounds += 1
+            ask = {c: t.ask() for c, t in tallies.items()}
+            labels = np.concatenate([np.full(n, c, dtype=np.int64) for c, n in ask.items() if n > 0])
+            images = _sample(sampler, labels, gen, batch_size)
+            low, copy = gate_samples(
+                images, labels, extractor, train, min_confidence=min_confidence, near_copy_threshold=threshold
+            )
+            for c, tally in tallies.items():
+                tally.add(labels == c, images, low, copy)
+            kept.update(sum(t.kept for t in tallies.values()) - kept.n)
+            kept.set_postfix(round=rounds)
     per_class = {names[c]: t.row() for c, t in tallies.items()}
     for t in tallies.values():
         if t.missing:

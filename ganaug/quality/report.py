@@ -7,6 +7,7 @@ import torch
 
 from ganaug.data.dataset import ImageDataset, check_same_data
 from ganaug.errors import at_least, checked, optional
+from ganaug.progress import bar
 from ganaug.quality.cas import classification_accuracy_score
 from ganaug.quality.features import FeatureExtractor
 from ganaug.quality.fid import fid_kid, fid_kid_by_class
@@ -53,6 +54,7 @@ def quality_report(
     cas: bool = True,
     cas_kwargs: dict | None = None,
     seed: int = 0,
+    progress: bool | None = None,
 ) -> QualityReport:
     """FID/KID, precision/recall/density/coverage, memorisation, classifier confidence and CAS of `bank`.
 
@@ -62,6 +64,7 @@ def quality_report(
     memorisation compares pixel distances to `train` with those of `heldout`. At most `max_per_class`
     samples per class and side enter the feature and distance metrics (a seeded choice; None = all).
     `cas_kwargs` go to `classification_accuracy_score` (epochs, batch_size, ...); cas=False skips it.
+    `progress` shows a bar over the measures (None: on a terminal only).
     Returns {"bank": {directory, size, counts}, "classes", "extractor": extractor.meta,
     "overall": {"fid_kid", "prdc", "confidence"}, "per_class": {name: {"class_id", "fid_kid", "prdc",
     "confidence", "memorisation"}}, "memorisation", "cas"} (see each module for the inner keys).
@@ -75,15 +78,20 @@ def quality_report(
     in_classes = torch.isin(heldout.labels, torch.tensor(classes, dtype=torch.int64))
     real = heldout.subset(torch.nonzero(in_classes).flatten())
     real = real.subset(_cap_per_class(real.labels.numpy(), max_per_class, seed))
+    measures = bar(5 if cas else 4, "quality metrics", unit="measure", show=progress)
     real_f, _ = extractor.embed(real.images)
     fake_f, fake_p = extractor.embed(fake_images)
+    measures.update()
     fid_args = {"kid_subsets": kid_subsets, "kid_subset_size": kid_subset_size, "seed": seed}
     memo = memorisation(
         fake_images, fake_labels, train, heldout, threshold=near_copy_threshold, quantile=near_copy_quantile
     )
+    measures.update()
     names = bank.class_names
     fids = fid_kid_by_class(real_f, real.labels, fake_f, fake_labels, names, classes, **fid_args)
+    measures.update()
     prdcs = prdc_by_class(real_f, real.labels, fake_f, fake_labels, names, classes, k=k)
+    measures.update()
 
     def without_id(row: dict) -> dict:
         return {key: value for key, value in row.items() if key != "class_id"}
@@ -113,4 +121,6 @@ def quality_report(
     }
     if cas:
         report["cas"] = classification_accuracy_score(bank, heldout, real_train=train, seed=seed, **(cas_kwargs or {}))
+        measures.update()
+    measures.close()
     return report

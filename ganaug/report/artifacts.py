@@ -65,7 +65,8 @@ def generated_images(artifacts: dict) -> Images | None:
 
 
 def final_samples_png(artifacts: dict) -> Path | None:
-    """The GAN's last sample grid (`samples/final.png`, one row per trained class), when it exists."""
+    """The GAN's last sample sheet (`samples/final.png`: per trained class, real and generated images), when
+    it exists."""
     folder = _folder(artifacts, "gan_dir")
     path = folder / "samples" / "final.png" if folder else None
     return path if path is not None and path.is_file() else None

@@ -113,22 +113,27 @@ def samples_figure(
 ) -> Path:
     """Real training images of `classes` (left) next to generated ones (right), one row per class.
 
-    `generated` is the synthetic bank's images, or the GAN's own sample grid PNG (one row per class).
+    `generated` is the synthetic bank's images, or the GAN's own sample sheet PNG, which already puts real
+    images beside generated ones with each row's class name (`ganaug.gan.sheet`): it is shown as it is.
     """
     figure = _figure_class()
     names = [real.class_names[c] for c in classes]
     if isinstance(generated, Path):
         from matplotlib.image import imread
 
-        fake = _png_as_uint8(imread(generated))
-        source = f"generated ({generated.name})"
-    else:
-        fake = image_grid(generated.images, generated.labels, classes, per_class)
-        source = "generated (synthetic bank)"
+        sheet = _png_as_uint8(imread(generated))
+        fig = figure(figsize=(10, 10 * sheet.shape[0] / sheet.shape[1] + 0.6), layout="constrained")
+        ax = fig.subplots()
+        ax.imshow(sheet, interpolation="nearest")
+        ax.set_axis_off()
+        ax.set_title(f"GAN sample sheet ({generated.name})", fontsize=9)
+        fig.suptitle(title, fontsize=9)
+        return _save(fig, path)
     fig = figure(figsize=(8, 0.45 * len(classes) + 1.2), layout="constrained")
     left, right = fig.subplots(1, 2)
     _show(left, image_grid(real.images, real.labels, classes, per_class), "real (training split)", names)
-    _show(right, fake, source, names)
+    _show(right, image_grid(generated.images, generated.labels, classes, per_class), "generated (synthetic bank)",
+          names)  # fmt: skip
     fig.suptitle(title, fontsize=9)
     return _save(fig, path)
 

@@ -15,10 +15,10 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 from numpy.lib.format import open_memmap
-from tqdm.auto import tqdm
 
 from ganaug.errors import GanaugError
 from ganaug.fileio import atomic_path, read_json, write_json
+from ganaug.progress import bar
 
 FORMAT = "ganaug-bank"
 VERSION = 1
@@ -62,14 +62,14 @@ class SyntheticBank:
         *,
         batch_size: int = 1024,
         seed: int = 0,
-        progress: bool = True,
+        progress: bool | None = None,
         source: dict | None = None,
     ) -> SyntheticBank:
         """Sample `counts[c]` images of each class c from `sampler` into a new bank at `directory`.
 
         Images are written `batch_size` at a time into a memory-mapped file inside a temporary
         folder that replaces `directory` only when every batch succeeded. One seed gives one bank
-        (for one batch_size and one sampler).
+        (for one batch_size and one sampler). `progress` shows a bar (None: on a terminal only).
         """
         class_names = [str(n) for n in sampler.class_names]
         image_shape = tuple(int(s) for s in sampler.image_shape)
@@ -84,12 +84,12 @@ class SyntheticBank:
             tmp.mkdir(parents=True)
             shape = (len(labels), *image_shape)
             images = open_memmap(tmp / "images.npy", mode="w+", dtype=np.uint8, shape=shape)
-            with tqdm(total=len(labels), desc="synthetic bank", unit="img", disable=not progress) as bar:
+            with bar(len(labels), "synthetic bank", unit="img", show=progress) as shown:
                 for start in range(0, len(labels), batch_size):
                     batch = torch.from_numpy(labels[start : start + batch_size])
                     out = sampler.sample(batch, generator=gen)
                     images[start : start + len(batch)] = _check_batch(out, len(batch), image_shape)
-                    bar.update(len(batch))
+                    shown.update(len(batch))
             images.flush()
             del images
             np.save(tmp / "labels.npy", labels)

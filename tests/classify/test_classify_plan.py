@@ -21,7 +21,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 import albumentations as A  # noqa: E402
 
 RESULT_KEYS = {
-    "strategy", "seed", "accuracy", "balanced_accuracy", "macro_f1", "per_class_recall", "rarest_class",
+    "strategy", "seed", "classifier", "accuracy", "balanced_accuracy", "macro_f1", "per_class_recall", "rarest_class",
     "rarest_class_recall", "val_balanced_accuracy", "val_macro_f1", "val_accuracy", "val_rarest_class_recall",
     "train_size", "synthetic_size", "fit_seconds",
 }  # fmt: skip

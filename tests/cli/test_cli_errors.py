@@ -38,6 +38,16 @@ def _assert_clean_failure(proc, tmp_path: Path, *needles: str) -> None:
         (["augment=auto", "augment.auto.baselines=[gan]"], ["augment.auto", "baselines"]),
         (["optimized_metric=balanced_accuracy"], ["optimized_metric=", "unknown validation metric"]),
         (["augment=none", "optimized_strategy=gan"], ["optimized_strategy=gan", "none"]),
+        (["classifier=module"], ["classifier._target_ is required"]),
+        (["classifier=module", "classifier._target_=no.such.Net"], ["classifier._target_=no.such.Net", "import"]),
+        (["classifier=module", "classifier._target_=torch.nn.Linear"], ["not a LightningModule class"]),
+        (["classifier=module", "classifier._target_=ganaug.classify.model.ImageClassifier",
+          "+classifier.kwargs.depth=3"],
+         ["ImageClassifier", "depth"]),
+        (["trainer.accelerator=gpu"], ["trainer.accelerator=gpu", "gpu", "supports on this machine"]),
+        (["trainer.precision=bf17"], ["trainer.precision=bf17", "bf17"]),
+        (["trainer.strategy=teleport"], ["trainer.strategy=teleport", "teleport"]),
+        (["logger.save_dir=null", "logger._target_=no.such.Logger"], ["logger._target_=no.such.Logger"]),
     ],
 )
 def test_bad_input_fails_in_one_line(tmp_path: Path, args: list[str], needles: list[str]) -> None:

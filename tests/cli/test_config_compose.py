@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException, MissingConfigException
@@ -13,14 +15,27 @@ from ganaug.cli.config.validate import validate
 from ganaug.errors import GanaugError
 
 GROUP_OPTIONS = {
-    "data": ["digits", "mnist", "npz", "image_folder", "torchvision"],
+    "data": ["digits", "mnist", "npz", "image_folder", "torchvision", "datamodule"],
     "imbalance": ["long_tail", "step", "none"],
     "gan": ["dcgan", "resnet"],
     "augment": sorted(p.stem for p in (config_dir() / "augment").glob("*.yaml")),
-    "classifier": ["small_cnn"],
+    "classifier": ["small_cnn", "module"],
     "trainer": ["default", "cpu", "gpu"],
+    "logger": ["csv", "tensorboard", "wandb", "none"],
+    "callbacks": ["none", "early_stopping", "lr_monitor"],
     "experiment": ["quick", "mnist_lt"],
 }
+# Options that need what a machine may lack: validation must refuse them there, naming the fix.
+NEEDS = {"gpu": ("torch.cuda", "trainer.accelerator=gpu"), "tensorboard": ("tensorboard", "logger"),
+         "wandb": ("wandb", "logger")}  # fmt: skip
+
+
+def _available(module: str) -> bool:
+    if module == "torch.cuda":
+        import torch
+
+        return torch.cuda.is_available()
+    return importlib.util.find_spec(module) is not None
 
 
 def _compose(overrides: list[str]):
@@ -44,7 +59,15 @@ def test_every_option_composes_and_validates(group: str, option: str) -> None:
         overrides.append("data.root=/somewhere")
     if option == "npz":
         overrides.append("data.path=/somewhere.npz")
+    if option == "datamodule":
+        overrides.append("data.datamodule._target_=helpers.user_data.ToyDataModule")
+    if option == "module":
+        overrides.append("classifier._target_=ganaug.classify.model.ImageClassifier")
     cfg = _compose(overrides)
+    if option in NEEDS and not _available(NEEDS[option][0]):
+        with pytest.raises(GanaugError, match=NEEDS[option][1]):
+            validate(cfg)
+        return
     validate(cfg)
     OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
 

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from helpers.data import make_toy_dataset
@@ -17,6 +18,7 @@ from ganaug.data.dataset import ImageDataset
 from ganaug.errors import GanaugError
 from ganaug.gan.callbacks import SampleGridCallback
 from ganaug.gan.module import ConditionalGAN
+from ganaug.gan.sheet import sample_sheet, scale_factor
 from ganaug.gan.training import gan_training_set, train_gan
 
 TINY = {"generator_kwargs": {"latent_dim": 8, "base_channels": 8}, "discriminator_kwargs": {"base_channels": 8}}
@@ -157,7 +159,7 @@ def _png_size(path: Path) -> tuple[int, int]:
         return img.size
 
 
-def test_sample_grids_are_written_during_and_after_training(toy_dataset: ImageDataset, tmp_path: Path) -> None:
+def test_sample_sheets_are_written_during_and_after_training(toy_dataset: ImageDataset, tmp_path: Path) -> None:
     data, classes = gan_training_set(toy_dataset, [1, 2])
     train_gan(
         data, classes, steps=6, batch_size=8, module_kwargs=TINY, trainer_kwargs=QUIET,
@@ -165,33 +167,68 @@ def test_sample_grids_are_written_during_and_after_training(toy_dataset: ImageDa
     )  # fmt: skip
     files = sorted(p.name for p in (tmp_path / "grids").iterdir())
     assert files == ["final.png", "step_000003.png", "step_000006.png"]
-    # make_grid: 8 columns, one row per trained class, 2 px padding around 8x8 images.
-    assert _png_size(tmp_path / "grids" / "final.png") == (8 * 10 + 2, 2 * 10 + 2)
+    # 8x8 images scaled 12x (to 96 px): a label column, 8 real and 8 generated per row, a title and a header.
+    assert _png_size(tmp_path / "grids" / "final.png") == (120 + 2 * 8 * 96 + 12, 24 + 24 + 2 * 96)
+
+
+def test_a_sheet_puts_each_class_name_and_real_images_beside_the_generated(toy_dataset: ImageDataset) -> None:
+    assert scale_factor(28) == 4 and scale_factor(8) == 12 and scale_factor(128) == 1
+    generated = np.full((2, 3, 1, 8, 8), 255, dtype=np.uint8)
+    real = np.zeros((2, 3, 1, 8, 8), dtype=np.uint8)
+    sheet = sample_sheet(generated, ["cat", "dog"], real)
+    assert sheet.shape == (24 + 2 * 96, 120 + 2 * 3 * 96 + 12, 3) and sheet.dtype == np.uint8
+    top = 24
+    assert (sheet[top:, 120 : 120 + 3 * 96] == 0).all()  # the real block: black images, scaled
+    assert (sheet[top:, 120 + 3 * 96 + 12 :] == 255).all()  # the generated block
+    assert (sheet[top:, :120] < 128).any()  # the class names are written in the label column
+    alone = sample_sheet(generated, ["cat", "dog"])
+    assert alone.shape == (24 + 2 * 96, 120 + 3 * 96, 3)
 
 
 class _RecordingTensorBoard(TensorBoardLogger):
     """A TensorBoard logger stand-in that records images instead of needing tensorboard."""
 
     def __init__(self) -> None:
-        self.images: list[tuple[str, tuple[int, ...], int]] = []
+        self.images: list[tuple[str, tuple[int, ...], int, str]] = []
 
     @property
     def experiment(self) -> _RecordingTensorBoard:
         return self
 
-    def add_image(self, tag: str, image: torch.Tensor, global_step: int) -> None:
-        self.images.append((tag, tuple(image.shape), global_step))
+    def add_image(self, tag: str, image: np.ndarray, global_step: int, dataformats: str) -> None:
+        self.images.append((tag, tuple(image.shape), global_step, dataformats))
 
 
-def test_sample_grid_goes_to_tensorboard(tmp_path: Path) -> None:
-    logger = _RecordingTensorBoard()
-    trainer = SimpleNamespace(is_global_zero=True, loggers=[logger])
+class _RecordingImageLogger:
+    """A logger with `log_image`, as WandbLogger has."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int, tuple[int, ...]]] = []
+
+    def log_image(self, key: str, images: list, step: int) -> None:
+        self.calls.append((key, step, images[0].shape))
+
+
+def test_the_sheet_goes_to_tensorboard_and_to_loggers_that_take_images(toy_dataset, tmp_path: Path) -> None:
+    board, wandb_like = _RecordingTensorBoard(), _RecordingImageLogger()
+    trainer = SimpleNamespace(is_global_zero=True, loggers=[board, wandb_like], global_step=7)
     gan = ConditionalGAN((1, 8, 8), 3, [0, 2], **TINY)
-    SampleGridCallback(tmp_path, per_class=4).on_train_end(trainer, gan)
-    assert logger.images == [("gan/samples", (3, 2 * 10 + 2, 4 * 10 + 2), 0)]
-    assert _png_size(tmp_path / "final.png") == (4 * 10 + 2, 2 * 10 + 2)
+    SampleGridCallback(tmp_path, per_class=4, real=toy_dataset).on_train_end(trainer, gan)
+    shape = (24 + 24 + 2 * 96, 120 + 2 * 4 * 96 + 12, 3)
+    assert board.images == [("gan/samples", shape, 7, "HWC")] and wandb_like.calls == [("gan/samples", 7, shape)]
+    assert _png_size(tmp_path / "final.png") == (shape[1], shape[0])
     with pytest.raises(GanaugError, match="every_n_steps"):
         SampleGridCallback(tmp_path, every_n_steps=0)
+
+
+def test_one_bar_counts_the_gan_steps_when_asked_and_none_off_a_terminal(toy_dataset, tmp_path, capsys) -> None:
+    data, classes = gan_training_set(toy_dataset, [1, 2])
+    train_gan(data, classes, steps=5, batch_size=8, module_kwargs=TINY, trainer_kwargs={"enable_progress_bar": True})
+    err = capsys.readouterr().err
+    assert "gan: 100%" in err and "5/5" in err and "Epoch" not in err  # one bar over steps, no per-epoch bars
+    train_gan(data, classes, steps=5, batch_size=8, module_kwargs=TINY)  # default: a terminal only; pytest is none
+    err = capsys.readouterr().err
+    assert "gan:" not in err and "Epoch" not in err
 
 
 @pytest.mark.parametrize(("generator", "seed"), [("dcgan", 0), ("resnet", 5)])

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
+from torch.utils.data import Dataset
 
 from ganaug.data.dataset import ImageDataset
 
@@ -24,3 +27,23 @@ def make_toy_dataset(counts: list[int], shape: tuple[int, int, int] = (1, 8, 8),
         images.append((base + noise).clamp(0, 255).to(torch.uint8))
         labels.append(torch.full((n,), cls, dtype=torch.int64))
     return ImageDataset(torch.cat(images), torch.cat(labels), [f"class{i}" for i in range(len(counts))])
+
+
+class NormalisedDigits(Dataset):
+    """Toy images kept as torchvision keeps MNIST (`data` uint8 N,H,W, `targets`, `classes`), served as
+    normalised float tensors."""
+
+    def __init__(self, counts: list[int], seed: int, size: int) -> None:
+        toy = make_toy_dataset(counts, shape=(1, size, size), seed=seed)
+        self.data = toy.images[:, 0].numpy()
+        self.targets = toy.labels.tolist()
+        self.classes = toy.class_names
+
+    def transform(self, image: Image.Image) -> torch.Tensor:
+        return (torch.from_numpy(np.asarray(image)).float()[None] / 255 - 0.5) / 0.5
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.transform(Image.fromarray(self.data[index])), self.targets[index]

@@ -107,3 +107,9 @@ def test_quality_report_caps_samples_per_class_and_checks_the_data(tmp_path):
     assert capped["overall"]["fid_kid"]["n_fake"] == 20 and capped["overall"]["fid_kid"]["n_real"] == 20
     with pytest.raises(GanaugError, match="heldout split"):
         quality_report(bank, toy_extractor(), train_set(), make_toy_dataset([5, 5]), cas=False)
+
+
+def test_the_report_shows_a_bar_over_its_measures_when_asked(tmp_path, capsys):
+    quality_report(_bank(tmp_path, [0, 25, 25]), toy_extractor(), train_set(), heldout_set(), cas=False, progress=True)
+    err = capsys.readouterr().err
+    assert "quality metrics" in err and "/4" in err

@@ -144,3 +144,12 @@ def test_gate_bad_inputs_raise(tmp_path):
     with pytest.raises(GanaugError, match="max_rounds=0"):
         generate_gated(PoolSampler(0.5), {1: 3}, tmp_path / "y", extractor=ex, train=train, max_rounds=0)
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_the_gate_shows_a_bar_of_kept_samples_when_asked(tmp_path, capsys):
+    kwargs = {"extractor": toy_extractor(), "train": train_set(), "min_confidence": 0.5, "seed": 1}
+    generate_gated(PoolSampler(p_good=0.5), {1: 30, 2: 20}, tmp_path / "bank", progress=True, **kwargs)
+    err = capsys.readouterr().err
+    assert "quality gate" in err and "/50" in err and "round=" in err
+    generate_gated(PoolSampler(p_good=0.5), {1: 30, 2: 20}, tmp_path / "quiet", **kwargs)
+    assert "quality gate" not in capsys.readouterr().err  # off a terminal, by default

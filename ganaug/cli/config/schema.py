@@ -25,6 +25,7 @@ from ganaug.classify.parts import PARTS
 from ganaug.classify.summary import optimized_value
 from ganaug.classify.training import fit_strategy
 from ganaug.data import sources
+from ganaug.data.datamodule import load_datamodule
 from ganaug.data.imbalance import make_imbalanced, select_minority, synthetic_targets
 from ganaug.gan.module import ConditionalGAN
 from ganaug.gan.monitor import TrainingMonitor
@@ -109,6 +110,18 @@ class TorchvisionData:
     download: bool = default_of(sources.load_torchvision, "download")
     val_fraction: float = default_of(sources.load_torchvision, "val_fraction")
     split_seed: int = default_of(sources.load_torchvision, "split_seed")
+
+
+@dataclass
+class DatamoduleData:
+    """Your own LightningDataModule (`datamodule._target_` and its arguments), its loaders' raw images read
+    (`ganaug.data.raw`); a split it has no loader for is carved from its training split."""
+
+    _target_: str = "ganaug.data.datamodule.load_datamodule"
+    datamodule: Any = MISSING
+    val_fraction: float = default_of(load_datamodule, "val_fraction")
+    test_fraction: float = default_of(load_datamodule, "test_fraction")
+    split_seed: int = default_of(load_datamodule, "split_seed")
 
 
 @dataclass
@@ -278,9 +291,15 @@ class AugmentConfig:
     auto: AutoConfig = field(default_factory=AutoConfig)
 
 
+# Each strategy's fit saves a checkpoint at every epoch's end in <checkpoint_dir>/<strategy>/seed<seed>, so a
+# killed run rerun in the same folder (hydra.run.dir=...) resumes every unfinished fit; null: no checkpoints.
+CHECKPOINT_DIR = "${ganaug_run_dir:}/checkpoints"
+
+
 @dataclass
 class ClassifierConfig:
-    """The classifier (its `_target_` and constructor arguments) and its training (epochs, batch_size)."""
+    """The classifier (its `_target_` and constructor arguments) and its training (epochs, batch_size,
+    checkpoint_dir)."""
 
     _target_: str = "ganaug.classify.model.ImageClassifier"
     width: int = default_of(ImageClassifier, "width")
@@ -288,17 +307,36 @@ class ClassifierConfig:
     weight_decay: float = default_of(ImageClassifier, "weight_decay")
     epochs: int = default_of(fit_strategy, "epochs")
     batch_size: int = default_of(fit_strategy, "batch_size")
+    checkpoint_dir: str | None = CHECKPOINT_DIR
+
+
+@dataclass
+class ModuleClassifierConfig:
+    """Your own LightningModule as the classifier (`classify.model.check_classifier` states the protocol):
+    its class in `_target_`, its constructor arguments in `kwargs`, and its training (epochs, batch_size,
+    checkpoint_dir)."""
+
+    _target_: str = MISSING
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    epochs: int = default_of(fit_strategy, "epochs")
+    batch_size: int = default_of(fit_strategy, "batch_size")
+    checkpoint_dir: str | None = CHECKPOINT_DIR
 
 
 @dataclass
 class TrainerConfig:
-    """Arguments passed to every pytorch_lightning.Trainer ganaug builds."""
+    """Arguments of every Lightning Trainer ganaug builds (of the namespace of the module it fits; the
+    `logger` and `callbacks` groups add theirs)."""
 
     _target_: str = "pytorch_lightning.Trainer"
     accelerator: str = "auto"
+    strategy: Any = "auto"
     devices: Any = 1
-    precision: str = "32-true"
-    enable_progress_bar: bool = True
+    num_nodes: int = 1
+    precision: Any = "32-true"
+    # Progress bars (the GAN's steps, the bank, the gate, the quality metrics, auto, each fit): null shows them
+    # on a terminal only, true always, false never.
+    enable_progress_bar: bool | None = None
     log_every_n_steps: int = 10
 
 
@@ -331,8 +369,13 @@ class RootConfig:
     imbalance: ImbalanceConfig = MISSING
     gan: GANConfig = MISSING
     augment: AugmentConfig = MISSING
-    classifier: ClassifierConfig = MISSING
+    # ClassifierConfig (classifier=small_cnn) or ModuleClassifierConfig (classifier=module)
+    classifier: Any = MISSING
     trainer: TrainerConfig = MISSING
+    # A Lightning logger partial (logger=csv, tensorboard, wandb), made for each fit; empty: none.
+    logger: Any = None
+    # Lightning callback partials by name (callbacks=early_stopping, lr_monitor), made for each classifier fit.
+    callbacks: Any = None
     quality: QualityConfig = field(default_factory=QualityConfig)
     seed: int = 0
     cache_dir: str = ".ganaug_cache"
@@ -348,6 +391,7 @@ DATA_SCHEMAS = {
     "npz": NpzData,
     "image_folder": ImageFolderData,
     "torchvision": TorchvisionData,
+    "datamodule": DatamoduleData,
 }
 
 
@@ -365,3 +409,4 @@ def register_schemas() -> None:
         ("trainer", TrainerConfig),
     ):
         cs.store(group=group, name=f"{group}_schema", node=node)
+    cs.store(group="classifier", name="module_classifier_schema", node=ModuleClassifierConfig)
