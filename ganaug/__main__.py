@@ -1,5 +1,5 @@
-"""`python -m ganaug` runs the whole flow."""
+"""`python -m ganaug` runs the whole flow (or, given a subcommand first, one stage or tool)."""
 
-from ganaug.cli.main import main
+from ganaug.cli.commands import console
 
-main()
+console()

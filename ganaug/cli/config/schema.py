@@ -69,6 +69,7 @@ class MnistData:
     """IDX files (train-*/t10k-*, gzipped or not) in a folder."""
 
     _target_: str = "ganaug.data.sources.load_mnist"
+    # The folder holding the IDX files.
     root: str = MISSING
     val_fraction: float = default_of(sources.load_mnist, "val_fraction")
     test_fraction: float = default_of(sources.load_mnist, "test_fraction")
@@ -80,6 +81,7 @@ class NpzData:
     """An npz file in the MedMNIST layout ({split}_images, {split}_labels)."""
 
     _target_: str = "ganaug.data.sources.load_npz"
+    # The .npz file.
     path: str = MISSING
     class_names: list[str] | None = default_of(sources.load_npz, "class_names")
     val_fraction: float = default_of(sources.load_npz, "val_fraction")
@@ -92,6 +94,7 @@ class ImageFolderData:
     """A folder with one subfolder of images per class."""
 
     _target_: str = "ganaug.data.sources.load_image_folder"
+    # The folder with one subfolder per class.
     root: str = MISSING
     image_size: int | None = default_of(sources.load_image_folder, "image_size")
     channels: int | None = default_of(sources.load_image_folder, "channels")
@@ -105,7 +108,9 @@ class TorchvisionData:
     """A torchvision dataset (MNIST, FashionMNIST, KMNIST, CIFAR10), downloaded when download=true."""
 
     _target_: str = "ganaug.data.sources.load_torchvision"
+    # The torchvision dataset class: MNIST, FashionMNIST, KMNIST or CIFAR10.
     name: str = MISSING
+    # The folder torchvision reads (or downloads into, with download=true).
     root: str = MISSING
     download: bool = default_of(sources.load_torchvision, "download")
     val_fraction: float = default_of(sources.load_torchvision, "val_fraction")
@@ -118,6 +123,7 @@ class DatamoduleData:
     (`ganaug.data.raw`); a split it has no loader for is carved from its training split."""
 
     _target_: str = "ganaug.data.datamodule.load_datamodule"
+    # Your LightningDataModule: its `_target_` (import path of the class) and its constructor arguments.
     datamodule: Any = MISSING
     val_fraction: float = default_of(load_datamodule, "val_fraction")
     test_fraction: float = default_of(load_datamodule, "test_fraction")
@@ -139,6 +145,7 @@ class TargetConfig:
     mode: str = default_of(synthetic_targets, "mode")
     fill_fraction: float = default_of(synthetic_targets, "fill_fraction")
     ratio: float = default_of(synthetic_targets, "ratio")
+    # Explicit synthetic counts per class name or id (mode=counts).
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -147,6 +154,7 @@ class ImbalanceConfig:
     """Making an experiment's training split imbalanced (profile none keeps it as it is)."""
 
     profile: str = default_of(make_imbalanced, "profile")
+    # Largest over smallest class count after the imbalance is applied (1: none).
     ratio: float = MISSING
     step_fraction: float = default_of(make_imbalanced, "step_fraction")
     seed: int = default_of(make_imbalanced, "seed")
@@ -173,8 +181,10 @@ class GANModuleConfig:
 
     _target_: str = "ganaug.gan.module.ConditionalGAN"
     generator: str = default_of(ConditionalGAN, "generator")
+    # Arguments of the generator network (e.g. base_channels, latent_dim).
     generator_kwargs: dict[str, Any] = field(default_factory=dict)
     discriminator: str = default_of(ConditionalGAN, "discriminator")
+    # Arguments of the discriminator network (e.g. base_channels).
     discriminator_kwargs: dict[str, Any] = field(default_factory=dict)
     loss: str = default_of(ConditionalGAN, "loss")
     lr_g: float = default_of(ConditionalGAN, "lr_g")
@@ -194,6 +204,7 @@ class GANModuleConfig:
 class GateConfig:
     """The quality gate when building a bank: drop samples the domain classifier does not recognise, and copies."""
 
+    # Filter the bank through the gate (and let auto try min_confidences).
     enabled: bool = False
     min_confidence: float = default_of(generate_gated, "min_confidence")
     drop_near_copies: bool = default_of(generate_gated, "drop_near_copies")
@@ -206,6 +217,7 @@ class GANConfig:
     """Training the conditional GAN (`steps` is set by each option) and sampling its bank."""
 
     condition_on: str = default_of(gan_training_set, "condition_on")
+    # Generator updates of the GAN run (its maximum when snapshots are chosen on validation).
     steps: int = MISSING
     batch_size: int = default_of(train_gan, "batch_size")
     seed: int = default_of(train_gan, "seed")
@@ -214,6 +226,7 @@ class GANConfig:
     checkpoint_every_n_steps: int = default_of(train_gan, "checkpoint_every_n_steps")
     # Where the one GAN run keeps generator snapshots (fractions of `steps`): auto chooses among them.
     snapshots: list[float] = field(default_factory=lambda: [0.5, 1.0])
+    # Seed of the sampling that fills the bank.
     sample_seed: int = 0
     module: GANModuleConfig = field(default_factory=GANModuleConfig)
     gate: GateConfig = field(default_factory=GateConfig)
@@ -280,6 +293,7 @@ class MixupConfig:
 class AugmentConfig:
     """Which strategies a run evaluates, and their settings (each part's under its name)."""
 
+    # The strategies to compare (names of parts joined by +, and auto); augment=<name> picks one set.
     strategies: list[str] = MISSING
     classical: ClassicalConfig = field(default_factory=ClassicalConfig)
     la: LogitAdjustmentConfig = field(default_factory=LogitAdjustmentConfig)
@@ -287,6 +301,7 @@ class AugmentConfig:
     ldam: LDAMConfig = field(default_factory=LDAMConfig)
     mixup: MixupConfig = field(default_factory=MixupConfig)
     synthetic_weight: float = default_of(ClassifierLoss, "synthetic_weight")
+    # The most a class's draws may be generated samples (1: no cap).
     synthetic_share: float = SYNTHETIC_SHARE
     auto: AutoConfig = field(default_factory=AutoConfig)
 
@@ -307,6 +322,7 @@ class ClassifierConfig:
     weight_decay: float = default_of(ImageClassifier, "weight_decay")
     epochs: int = default_of(fit_strategy, "epochs")
     batch_size: int = default_of(fit_strategy, "batch_size")
+    # Where each fit keeps its resumable checkpoint (CHECKPOINT_DIR above); null: none.
     checkpoint_dir: str | None = CHECKPOINT_DIR
 
 
@@ -317,9 +333,11 @@ class ModuleClassifierConfig:
     checkpoint_dir)."""
 
     _target_: str = MISSING
+    # Your module's constructor arguments (num_classes and in_channels are given by ganaug).
     kwargs: dict[str, Any] = field(default_factory=dict)
     epochs: int = default_of(fit_strategy, "epochs")
     batch_size: int = default_of(fit_strategy, "batch_size")
+    # Where each fit keeps its resumable checkpoint (CHECKPOINT_DIR above); null: none.
     checkpoint_dir: str | None = CHECKPOINT_DIR
 
 
@@ -329,14 +347,20 @@ class TrainerConfig:
     `logger` and `callbacks` groups add theirs)."""
 
     _target_: str = "pytorch_lightning.Trainer"
+    # Lightning's accelerator: auto, cpu, gpu, ... (trainer=gpu sets gpu).
     accelerator: str = "auto"
+    # Lightning's distribution strategy: auto, ddp, ...
     strategy: Any = "auto"
+    # Devices per node: a count, a list of ids, or auto.
     devices: Any = 1
+    # Machines of a multi-node run.
     num_nodes: int = 1
+    # Lightning's precision: 32-true, bf16-mixed, 16-mixed, ...
     precision: Any = "32-true"
     # Progress bars (the GAN's steps, the bank, the gate, the quality metrics, auto, each fit): null shows them
     # on a terminal only, true always, false never.
     enable_progress_bar: bool | None = None
+    # How often (in steps) the loggers receive the training curves.
     log_every_n_steps: int = 10
 
 
@@ -353,6 +377,7 @@ class ExtractorConfig:
 class QualityConfig:
     """Sample-quality metrics of the bank (FID/KID, PRDC, CAS, memorisation), written to quality.json."""
 
+    # Measure the bank's quality (quality.json).
     enabled: bool = False
     k: int = default_of(quality_report, "k")
     cas: bool = default_of(quality_report, "cas")
@@ -377,9 +402,10 @@ class RootConfig:
     # Lightning callback partials by name (callbacks=early_stopping, lr_monitor), made for each classifier fit.
     callbacks: Any = None
     quality: QualityConfig = field(default_factory=QualityConfig)
+    # Seed of the downstream classifier (the GAN and the imbalance have seeds of their own).
     seed: int = 0
+    # Where the cached stages (data, GAN, bank, extractor, quality) live; GANAUG_CACHE_DIR overrides it.
     cache_dir: str = ".ganaug_cache"
-    name: str = "ganaug"
     # What `python -m ganaug` returns to a Hydra sweeper: a validation metric of one strategy (None: the last).
     optimized_metric: str = default_of(optimized_value, "metric")
     optimized_strategy: str | None = default_of(optimized_value, "strategy")
