@@ -406,6 +406,8 @@ class RootConfig:
     seed: int = 0
     # Where the cached stages (data, GAN, bank, extractor, quality) live; GANAUG_CACHE_DIR overrides it.
     cache_dir: str = ".ganaug_cache"
+    # The run's name (logger=wandb groups the run's fits under it).
+    name: str = "ganaug"
     # What `python -m ganaug` returns to a Hydra sweeper: a validation metric of one strategy (None: the last).
     optimized_metric: str = default_of(optimized_value, "metric")
     optimized_strategy: str | None = default_of(optimized_value, "strategy")
