@@ -14,18 +14,27 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 pytestmark = pytest.mark.slow
 
 
-def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "GANAUG_CACHE_DIR": str(cwd / "cache"), "NO_ALBUMENTATIONS_UPDATE": "1"}
+NAMESPACES = ["lightning", "pytorch_lightning"]
+
+
+def _run(args: list[str], cwd: Path, lightning: str = "lightning") -> subprocess.CompletedProcess:
+    env = {**os.environ, "GANAUG_CACHE_DIR": str(cwd / "cache"), "NO_ALBUMENTATIONS_UPDATE": "1",
+           "LIGHTNING_PACKAGE": lightning}  # fmt: skip
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
-def test_existing_datamodule_example(tmp_path: Path) -> None:
+@pytest.mark.parametrize("lightning", NAMESPACES)
+def test_existing_datamodule_example(tmp_path: Path, lightning: str) -> None:
+    pytest.importorskip(lightning)
     proc = _run([sys.executable, str(EXAMPLES / "existing_datamodule.py"), "--gan-steps", "20", "--epochs", "1",
-                 "--out", str(tmp_path / "out")], tmp_path)
+                 "--cache", str(tmp_path / "cache")], tmp_path, lightning)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "plain: test balanced accuracy" in proc.stdout
     assert "ganaug: test balanced accuracy" in proc.stdout
-    assert (tmp_path / "out" / "bank" / "images.npy").is_file()
+    assert "ganaug: training counts" in proc.stderr and "synthetic per class" in proc.stdout  # it says what it did
+    assert len(list((tmp_path / "cache").glob("bank-*/images.npy"))) == 1
+    assert len((EXAMPLES / "existing_datamodule.py").read_text().split("# the lines to copy")[1].split("\n\n")[0]
+               .splitlines()) <= 4  # fmt: skip
 
 
 def test_balance_image_folder_example(tmp_path: Path) -> None:
@@ -46,9 +55,11 @@ def test_sweep_example(tmp_path: Path) -> None:
     assert "| gan+classical | 2 |" in proc.stdout
 
 
-def test_auto_own_classifier_example(tmp_path: Path) -> None:
+@pytest.mark.parametrize("lightning", NAMESPACES)
+def test_auto_own_classifier_example(tmp_path: Path, lightning: str) -> None:
+    pytest.importorskip(lightning)
     proc = _run([sys.executable, str(EXAMPLES / "auto_own_classifier.py"), "--gan-steps", "20", "--epochs", "1",
-                 "--folds", "2", "--out", str(tmp_path / "out")], tmp_path)
+                 "--folds", "2", "--cache", str(tmp_path / "cache")], tmp_path, lightning)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     for name in ("no synthetic", "30% of the fill", "full fill"):
         assert name in proc.stdout
