@@ -90,6 +90,12 @@ def between(low: float, high: float, *, low_open: bool = False, high_open: bool 
     return Constraint(holds, words)
 
 
+def seed() -> Constraint:
+    """A random seed numpy and torch both take: an integer in 0..2**32 - 1."""
+    return Constraint(lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**32,
+                      "must be an integer in 0..4294967295 (the seeds numpy and torch take)")  # fmt: skip
+
+
 def one_of(choices: Iterable[Any], what: str = "{name}") -> Constraint:
     """One of `choices` (`what` names the kind of value in the message: "unknown <what>; pick one of ...")."""
     allowed = tuple(choices)

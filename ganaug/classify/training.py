@@ -27,6 +27,7 @@ from ganaug.classify.results import METRICS, VALIDATION_METRICS, MetricsRow
 from ganaug.classify.resume import FitCheckpoint, random_streams
 from ganaug.data.dataset import DatasetSplits
 from ganaug.errors import at_least, checked
+from ganaug.errors import seed as seed_constraint
 from ganaug.gan.resume import checkpoint_path, discard_checkpoint
 from ganaug.lightning import build_trainer, namespace_for
 from ganaug.synth.bank import SyntheticBank
@@ -128,7 +129,7 @@ class FitResult:
         }
 
 
-@checked(epochs=at_least(1), batch_size=at_least(1), num_workers=at_least(0))
+@checked(epochs=at_least(1), batch_size=at_least(1), num_workers=at_least(0), seed=seed_constraint())
 def fit_strategy(
     strategy: str | Strategy,
     splits: DatasetSplits,

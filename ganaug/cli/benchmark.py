@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ganaug.cli.runner import print_error
+from ganaug.cli.runner import one_line_errors
 from ganaug.cli.sweeps import (
     check_fresh,
     check_overrides,
@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the sweeps one after the other, then write the report; bad input is one line and exit code 2."""
     args = _arguments(argv)
     out = Path(args.out) if args.out else default_out("benchmark")
-    try:
+    with one_line_errors():
         if not args.no_figures and not args.dry_run:
             from ganaug.report.figures import require_matplotlib
 
@@ -118,9 +118,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_fresh(steps.out)
         run_sweeps(steps.sweeps, "benchmark")
         path = build_report(steps.out, steps.report_dir, with_figures=not args.no_figures)
-    except GanaugError as exc:
-        print_error(exc)
-        return 2
     print(f"report written to {path}")
     return 0
 

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from ganaug import __version__
+from ganaug.cli.runner import hydra_entry
 
 # name: (module, whether it is a Hydra app, what it does)
 COMMANDS = {
@@ -53,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int | None:
     if not hydra_app:
         return module.main(args)
     sys.argv = [sys.argv[0], *args]
-    module.main()
+    hydra_entry(module.main)
     return None
 
 

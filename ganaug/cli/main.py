@@ -9,7 +9,7 @@ import hydra
 from omegaconf import DictConfig
 
 from ganaug.classify.summary import optimized_value
-from ganaug.cli.runner import CONFIG_PATH, VERSION_BASE, run_task
+from ganaug.cli.runner import CONFIG_PATH, VERSION_BASE, hydra_entry, run_task
 from ganaug.fileio import write_json
 from ganaug.flow.run import run_flow
 from ganaug.report.auto import decision_table
@@ -49,4 +49,4 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    hydra_entry(main)

@@ -7,7 +7,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from ganaug.cli.runner import CONFIG_PATH, VERSION_BASE, run_task
+from ganaug.cli.runner import CONFIG_PATH, VERSION_BASE, hydra_entry, run_task
 from ganaug.fileio import write_json
 from ganaug.flow.context import Flow
 
@@ -34,4 +34,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    hydra_entry(main)

@@ -10,8 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ganaug.cli.runner import print_error
-from ganaug.errors import GanaugError
+from ganaug.cli.runner import one_line_errors
 from ganaug.report.build import build_report
 
 
@@ -22,11 +21,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", help="folder for report.md and the figures (default: SWEEP_DIR/report)")
     parser.add_argument("--no-figures", action="store_true", help="write report.md only (no matplotlib needed)")
     args = parser.parse_args(argv)
-    try:
+    with one_line_errors():
         path = build_report(args.sweep_dir, args.out, with_figures=not args.no_figures)
-    except GanaugError as exc:
-        print_error(exc)
-        return 2
     print(f"report written to {path}")
     return 0
 

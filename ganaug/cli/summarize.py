@@ -12,8 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from ganaug.classify.summary import summarize
-from ganaug.cli.runner import print_error
-from ganaug.errors import GanaugError
+from ganaug.cli.runner import one_line_errors
 from ganaug.report.runs import group_jobs, load_jobs
 from ganaug.report.table import summary_table
 
@@ -23,11 +22,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ganaug.cli.summarize", description=__doc__)
     parser.add_argument("sweep_dir", help="a Hydra multirun folder (or any folder holding metrics.json files)")
     args = parser.parse_args(argv)
-    try:
+    with one_line_errors():
         groups = group_jobs(load_jobs(args.sweep_dir))
-    except GanaugError as exc:
-        print_error(exc)
-        return 2
     for config, jobs in groups.items():
         if len(groups) > 1:
             print(f"\n{config.label}\n")

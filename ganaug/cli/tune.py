@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ganaug.classify.parts import CLASSICAL_STRATEGIES, GAN_STRATEGIES
-from ganaug.cli.runner import print_error
+from ganaug.cli.runner import one_line_errors
 from ganaug.cli.sweeps import (
     check_fresh,
     check_overrides,
@@ -154,7 +154,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the sweeps (unless --from), choose, write; bad input is one line on stderr and exit code 2."""
     args = _arguments(argv)
-    try:
+    with one_line_errors():
         strategy = args.strategy
         if args.from_dir:
             if args.overrides:
@@ -179,9 +179,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_sweeps(steps.sweeps, "tune")
             out = steps.out
         text = write_selection(select_settings(load_jobs(out), strategy), out)
-    except GanaugError as exc:
-        print_error(exc)
-        return 2
     print(text)
     print(f"written to {out / 'tuning.md'} and {out / 'tuning.json'}")
     return 0

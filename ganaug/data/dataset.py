@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +47,9 @@ class ImageDataset(torch.utils.data.Dataset):
                 f"got {int(self.labels.min())}..{int(self.labels.max())}"
             )
         self.class_names = [str(n) for n in self.class_names]
+        twice = sorted({n for n in self.class_names if self.class_names.count(n) > 1})
+        if twice:
+            raise GanaugError(f"class names must be unique, but {twice} name more than one class; name each once")
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -134,8 +139,13 @@ class DatasetSplits:
         names = read_json(d / "classes.json")
         splits = {}
         for name in ("train", "val", "test"):
-            with np.load(d / f"{name}.npz", allow_pickle=False) as f:
-                images, labels = torch.from_numpy(f["images"]), torch.from_numpy(f["labels"])
+            path = d / f"{name}.npz"
+            try:
+                with np.load(path, allow_pickle=False) as f:
+                    images, labels = torch.from_numpy(f["images"]), torch.from_numpy(f["labels"])
+            except (ValueError, OSError, EOFError, KeyError, TypeError, zipfile.BadZipFile, zlib.error) as exc:
+                fix = f"delete {d} to prepare it again"
+                raise GanaugError(f"{path}: damaged or not a prepared split ({exc}); {fix}") from None
             splits[name] = ImageDataset(images, labels, names)
         return cls(**splits)
 

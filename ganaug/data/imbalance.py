@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import torch
 
 from ganaug.data.dataset import ImageDataset
-from ganaug.errors import GanaugError, at_least, between, checked, one_of, positive
+from ganaug.errors import GanaugError, at_least, between, checked, one_of, seed
 
 # Each imbalance profile, and the parameters of make_imbalanced it uses (what a cached split depends on);
 # "none" keeps the dataset as it is.
@@ -47,7 +47,8 @@ def _profile_targets(
     return [n0 if c < num_classes - n_minor else low for c in range(num_classes)]
 
 
-@checked(ratio=at_least(1), profile=one_of(PROFILES), step_fraction=between(0, 1, low_open=True, high_open=True))
+@checked(ratio=at_least(1), profile=one_of(PROFILES), step_fraction=between(0, 1, low_open=True, high_open=True),
+         seed=seed())
 def make_imbalanced(
     dataset: ImageDataset,
     ratio: float,
@@ -128,7 +129,8 @@ def select_minority(
     return sorted(chosen)
 
 
-@checked(mode=one_of(TARGET_MODES), fill_fraction=positive(), ratio=at_least(0))
+# A fill above 1 would give the minority classes more images than the largest class: the imbalance inverted.
+@checked(mode=one_of(TARGET_MODES), fill_fraction=between(0, 1, low_open=True), ratio=at_least(0))
 def synthetic_targets(
     counts: list[int],
     minority: list[int],

@@ -6,6 +6,9 @@ A source that lacks a validation or test split gets one carved out of its data w
 
 from __future__ import annotations
 
+import logging
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +17,9 @@ from PIL import Image, UnidentifiedImageError
 
 from ganaug.data.dataset import DatasetSplits, ImageDataset, stratified_split
 from ganaug.data.idx import read_idx
-from ganaug.errors import GanaugError, at_least, between, checked, one_of, optional
+from ganaug.errors import GanaugError, at_least, between, checked, one_of, optional, seed
+
+log = logging.getLogger("ganaug")
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 TORCHVISION_DATASETS = ("MNIST", "FashionMNIST", "KMNIST", "CIFAR10")
@@ -68,7 +73,7 @@ def _numeric_names(labels: list[torch.Tensor], minimum: int = 0) -> list[str]:
 
 # The share of a source's images a carved validation or test split takes.
 FRACTION = between(0, 1, low_open=True, high_open=True)
-SPLIT_CONSTRAINTS = {"val_fraction": FRACTION, "test_fraction": FRACTION}
+SPLIT_CONSTRAINTS = {"val_fraction": FRACTION, "test_fraction": FRACTION, "split_seed": seed()}
 
 
 def assemble_splits(
@@ -80,6 +85,8 @@ def assemble_splits(
     split_seed: int,
 ) -> DatasetSplits:
     """The splits, the missing ones carved out of `train`; both fractions are of the data `train` started with."""
+    if len(train) == 0:
+        raise GanaugError("the training split holds no images; give the source training images")
     if test is None and val is None:
         if val_fraction + test_fraction >= 1.0:
             raise GanaugError(
@@ -174,6 +181,18 @@ def load_mnist(
     return assemble_splits(only, None, None, val_fraction, test_fraction, split_seed)
 
 
+_BROKEN_ARCHIVE = (ValueError, OSError, zipfile.BadZipFile, zlib.error)
+
+
+def dense_labels(labels: list[torch.Tensor]) -> tuple[list[torch.Tensor], list[str]] | None:
+    """Sparse class ids (some id below the largest used by no split: 0, 1e6, 2e6) remapped to 0..K-1 in
+    sorted order, with the original ids as the class names (the mapping, recorded); None when they are dense."""
+    used = torch.unique(torch.cat(labels)) if labels else torch.zeros(0, dtype=torch.int64)
+    if not len(used) or int(used.max()) + 1 == len(used):
+        return None
+    return [torch.searchsorted(used, t) for t in labels], [str(int(i)) for i in used]
+
+
 @checked(**SPLIT_CONSTRAINTS)
 def load_npz(
     path: str,
@@ -185,13 +204,14 @@ def load_npz(
     """A MedMNIST-layout .npz: `train_images`/`train_labels` and optional `val_*`, `test_*` pairs.
 
     Images are uint8 (N, H, W) gray or (N, H, W, 3) colour; labels (N,) or (N, 1). Never unpickles.
+    Without `class_names`, sparse class ids are remapped to 0..K-1 (`dense_labels`), named by their ids.
     """
     p = Path(path).expanduser()
     if not p.is_file():
         raise GanaugError(f"path={path}: file not found; pass an existing file with path=FILE.npz")
     try:
         archive = np.load(p, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
+    except (*_BROKEN_ARCHIVE, EOFError) as exc:
         raise GanaugError(
             f"path={path}: not a readable .npz archive ({exc}); pass a numpy .npz file"
         ) from None
@@ -216,12 +236,21 @@ def load_npz(
             except ValueError as exc:
                 raise GanaugError(f"{p}: {split} arrays cannot be read without unpickling ({exc}); "
                                   "store plain numeric arrays") from None
+            except (*_BROKEN_ARCHIVE, EOFError) as exc:
+                raise GanaugError(f"{p}: the {split} arrays are damaged ({exc}); write the file again") from None
             tensor = to_uint8_nchw(images, f"{p}:{split}_images")
             raw[split] = tensor, _labels(labels, len(tensor), f"{p}:{split}_labels")
     shapes = {tuple(images.shape[1:]) for images, _ in raw.values()}
     if len(shapes) > 1:
         raise GanaugError(f"{p}: splits differ in image shape {sorted(shapes)}; give all splits one shape")
     names = _numeric_names([labels for _, labels in raw.values()])
+    remapped = dense_labels([labels for _, labels in raw.values()]) if class_names is None else None
+    if remapped is not None:
+        relabelled, names = remapped
+        raw = {k: (images, new) for (k, (images, _)), new in zip(raw.items(), relabelled, strict=True)}
+        shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+        log.warning("%s: class ids %s are not 0..%d; they are classes 0..%d now, named by their ids",
+                    p, shown, len(names) - 1, len(names) - 1)  # fmt: skip
     if class_names is not None:
         if len(class_names) < len(names):
             raise GanaugError(
@@ -233,6 +262,25 @@ def load_npz(
     return assemble_splits(
         splits["train"], splits.get("val"), splits.get("test"), val_fraction, test_fraction, split_seed
     )
+
+
+# PIL modes of more than 8 bits per pixel, and the largest value each holds: rescaled to 0..255, not clipped.
+_DEEP_MODES = {"I;16": 65535, "I;16B": 65535, "I;16L": 65535, "I": 65535, "F": 1.0}
+
+
+def _eight_bit(image: Image.Image, path: Path) -> Image.Image:
+    """An 8-bit image of `image`: 16-bit gray (PNG/TIFF, common for medical images) and 32-bit integer gray
+    scaled from 0..65535, float gray from 0..1; values outside that range are refused, not clipped."""
+    top = _DEEP_MODES.get(image.mode)
+    if top is None:
+        return image
+    pixels = np.asarray(image, dtype=np.float64)
+    if pixels.size and (pixels.min() < 0 or pixels.max() > top):
+        raise GanaugError(
+            f"{path}: {image.mode} pixels span {pixels.min():g}..{pixels.max():g}, outside 0..{top:g}; "
+            "rescale the image to that range (or to 8 bits) first"
+        )
+    return Image.fromarray(np.round(pixels * (255 / top)).astype(np.uint8), "L")
 
 
 def _open_image(path: Path) -> Image.Image:
@@ -288,8 +336,8 @@ def load_image_folder(
             )
     mode = "RGB" if channels == 3 else "L"
     arrays = []
-    for im in images:
-        im = im.convert(mode)
+    for (path, _), im in zip(files, images, strict=True):
+        im = _eight_bit(im, path).convert(mode)
         if image_size is not None:
             im = im.resize((int(image_size), int(image_size)), Image.Resampling.BILINEAR)
         arrays.append(np.asarray(im, dtype=np.uint8))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +42,37 @@ def source_fingerprint(path: Path) -> str | None:
     return digest.hexdigest()[:16]
 
 
-def _locked(lock: FileLock, stage: str, path: Path) -> FileLock:
-    """`lock`, acquired: at once when it is free, else after saying a parallel job holds it."""
+@contextlib.contextmanager
+def _locked(lock: FileLock, stage: str, path: Path) -> Iterator[None]:
+    """Hold `lock` in the block: at once when it is free, else after saying a parallel job holds it."""
     try:
         lock.acquire(timeout=0)
     except Timeout:
         log.info("%s: waiting for the parallel job building %s", stage, path)
         lock.acquire()
-    return lock
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _sweep_orphans(path: Path) -> None:
+    """Remove what processes that died building `path` left beside it: their temporary folders and files
+    (`.<entry>.*.tmp`, `..<entry>.building.*.tmp`). Called with the entry's lock held, so no live job owns them."""
+    for pattern in (f".{path.name}.*.tmp", f"..{path.name}.building.*.tmp"):
+        for orphan in path.parent.glob(pattern):
+            log.info("cache: removing %s, left by a job that died", orphan)
+            if orphan.is_dir():
+                shutil.rmtree(orphan, ignore_errors=True)
+            else:
+                orphan.unlink(missing_ok=True)
+
+
+def remove_entry(path: Path) -> None:
+    """Delete a cache entry (its folder and its payload file), under its lock, so that it is built again."""
+    with FileLock(path.with_name(f".{path.name}.lock")):
+        shutil.rmtree(path, ignore_errors=True)
+        path.with_suffix(".json").unlink(missing_ok=True)
 
 
 def cached_stage(
@@ -63,14 +87,21 @@ def cached_stage(
     payload is kept beside the entry in `<folder>.json` for people reading the cache.
     """
     path = Path(root) / f"{stage}-{cache_key(payload)}"
+    lock = FileLock(path.with_name(f".{path.name}.lock"))
     if path.is_dir():
         log.info("%s: reusing %s", stage, path)
+        try:
+            with lock.acquire(timeout=0):
+                _sweep_orphans(path)
+        except Timeout:
+            pass  # a parallel job holds it: it sweeps
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(FileLock(path.with_name(f".{path.name}.lock")), stage, path):
+    with _locked(lock, stage, path):
         if path.is_dir():
             log.info("%s: a parallel job built %s; using it", stage, path)
             return path
+        _sweep_orphans(path)
         building = path.with_name(f".{path.name}.building")
         if building.exists() and not resumable:
             shutil.rmtree(building)

@@ -9,6 +9,7 @@ and a sweep over later stages reuses earlier outputs.
 from __future__ import annotations
 
 import copy
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,12 +17,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 
-from ganaug.flow.cache import cache_key, cached_stage
+from ganaug.errors import GanaugError
+from ganaug.flow.cache import cache_key, cached_stage, remove_entry
 
 if TYPE_CHECKING:
     from ganaug.flow.context import Flow
 
 T = TypeVar("T")
+log = logging.getLogger("ganaug")
 
 
 def _plain(cfg: DictConfig, key: str) -> Any:
@@ -91,6 +94,18 @@ class Stage(ABC, Generic[T]):
     def load(self, folder: Path) -> T:
         """Read the output back from its folder."""
 
+    def verify(self, folder: Path) -> None:
+        """Raise GanaugError when the cached entry in `folder` is damaged (by default: it does not load)."""
+        self.load(folder)
+
     def output(self) -> T:
-        """The stage's output, built when it is not cached yet."""
-        return self.load(self.folder())
+        """The stage's output, built when it is not cached yet, and built again (with a warning) when the
+        cached entry is damaged: edited metadata, a truncated file, a deleted part."""
+        folder = self.folder()
+        try:
+            self.verify(folder)
+        except GanaugError as exc:
+            log.warning("%s: the cached entry %s is damaged (%s); building it again", self.name, folder, exc)
+            remove_entry(folder)
+            folder = self.folder()
+        return self.load(folder)

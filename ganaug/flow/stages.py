@@ -80,6 +80,10 @@ class DataStage(Stage[Prepared]):
             )
         DatasetSplits(train, splits.val, splits.test).save(folder)
 
+    def verify(self, folder: Path) -> None:
+        """The prepared splits read back (the minority and targets are the config's, not the entry's)."""
+        DatasetSplits.load(folder)
+
     def load(self, folder: Path) -> Prepared:
         splits = DatasetSplits.load(folder)
         counts, names = splits.train.counts(), splits.class_names
@@ -179,6 +183,12 @@ class GanStage(Stage[Path]):
         folder.mkdir(exist_ok=True)
         trained = self.train(folder)
         export_generator(trained, folder / "generator", self.flow.prepared.splits.class_names, config=self.payload())
+
+    def verify(self, folder: Path) -> None:
+        """The exported generator (and each snapshot) loads and fits the prepared data."""
+        train = self.flow.prepared.splits.train
+        for generator in [folder / "generator", *sorted((folder / SNAPSHOTS).glob("step*"))]:
+            GeneratorArtifact.load(generator, expect=train)
 
     def load(self, folder: Path) -> Path:
         return folder

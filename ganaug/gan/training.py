@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import DataLoader, RandomSampler, Sampler, WeightedRandomSampler
 
 from ganaug.data.dataset import ImageDataset
-from ganaug.errors import GanaugError, at_least, between, checked, each, one_of
+from ganaug.errors import GanaugError, at_least, between, checked, each, one_of, seed
 from ganaug.gan.callbacks import SampleGridCallback, StepProgressBar
 from ganaug.gan.module import ConditionalGAN
 from ganaug.gan.resume import (
@@ -87,7 +87,8 @@ def _epoch_sampler(dataset: ImageDataset, class_balance: str, seed: int) -> Samp
 
 
 @checked(
-    steps=at_least(1), batch_size=at_least(1), class_balance=one_of(CLASS_BALANCE), sample_every_n_steps=at_least(1)
+    steps=at_least(1), batch_size=at_least(1), class_balance=one_of(CLASS_BALANCE), sample_every_n_steps=at_least(1),
+    seed=seed(),
 )
 def train_gan(
     dataset: ImageDataset,

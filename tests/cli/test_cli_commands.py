@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers.cli import REPO
+from helpers.cli import REPO, exit_code
 
 import ganaug
 from ganaug.cli.commands import COMMANDS, main
@@ -30,7 +30,7 @@ def test_every_command_names_a_module_with_a_main_and_is_listed(capsys: pytest.C
 
 
 def test_a_tool_subcommand_passes_its_arguments_and_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    assert main(["summarize", str(tmp_path / "nowhere")]) == 2
+    assert exit_code(main, ["summarize", str(tmp_path / "nowhere")]) == 2
     assert "ganaug: error:" in capsys.readouterr().err
 
 

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from helpers.cli import exit_code
 
 from ganaug.classify.summary import summarize
 from ganaug.cli.summarize import main
@@ -53,7 +54,7 @@ def test_summary_of_missing_or_empty_folder(tmp_path: Path) -> None:
         collect(tmp_path / "nope")
     with pytest.raises(GanaugError, match="no metrics.json"):
         collect(tmp_path)
-    assert main([str(tmp_path / "nope")]) == 2
+    assert exit_code(main, [str(tmp_path / "nope")]) == 2
 
 
 def _cfg(overrides: list[str]):

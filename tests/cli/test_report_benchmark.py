@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers.cli import run_cli
+from helpers.cli import exit_code, run_cli
 
 from ganaug.cli.benchmark import main, plan
 from ganaug.cli.summarize import main as summarize_main
@@ -66,7 +66,7 @@ def test_values_needing_quotes_and_ratios() -> None:
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str, capsys: pytest.CaptureFixture) -> None:
-    assert main(["--dry-run", *args]) == 2
+    assert exit_code(main, ["--dry-run", *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("ganaug: error: ") and err.count("\n") == 1 and message in err
 
@@ -84,7 +84,7 @@ def test_dry_run_prints_every_command(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_out_with_earlier_runs_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     (tmp_path / "o" / "long_tail" / "0").mkdir(parents=True)
     (tmp_path / "o" / "long_tail" / "0" / "metrics.json").write_text("[]")
-    assert main(["--out", str(tmp_path / "o"), "--no-figures"]) == 2
+    assert exit_code(main, ["--out", str(tmp_path / "o"), "--no-figures"]) == 2
     assert "already holds runs" in capsys.readouterr().err
 
 

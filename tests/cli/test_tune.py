@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers.cli import run_cli
+from helpers.cli import exit_code, run_cli
 
 from ganaug.cli.tune import main, plan
 from ganaug.errors import GanaugError
@@ -119,7 +119,7 @@ def test_plan_sweeps_candidates_and_reference(tmp_path: Path) -> None:
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str, capsys: pytest.CaptureFixture) -> None:
-    assert main(["--dry-run", *args]) == 2
+    assert exit_code(main, ["--dry-run", *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("ganaug: error: ") and err.count("\n") == 1 and message in err
 

@@ -141,7 +141,9 @@ def test_synthetic_targets_fill() -> None:
     counts = [100, 40, 90, 5]
     assert synthetic_targets(counts, [1, 3]) == {1: 60, 3: 95}
     assert synthetic_targets(counts, [1, 2, 3], fill_fraction=0.5) == {1: 10, 2: 0, 3: 45}
-    assert synthetic_targets(counts, [3], fill_fraction=2.0) == {3: 195}
+    assert synthetic_targets(counts, [3], fill_fraction=1.0) == {3: 95}
+    with pytest.raises(GanaugError, match=r"fill_fraction=5: must lie in \(0, 1\]"):
+        synthetic_targets(counts, [3], fill_fraction=5)  # would invert the imbalance
     assert synthetic_targets(counts, []) == {}
 
 
@@ -164,7 +166,7 @@ def test_synthetic_targets_explicit_counts() -> None:
     ("kwargs", "message"),
     [
         ({"mode": "double"}, "mode='double': unknown mode; pick one of fill, ratio, counts"),
-        ({"fill_fraction": 0.0}, "fill_fraction=0.0: must be > 0"),
+        ({"fill_fraction": 0.0}, r"fill_fraction=0.0: must lie in \(0, 1\]"),
         ({"mode": "ratio", "ratio": -1.0}, "ratio=-1.0: must be >= 0"),
         ({"mode": "counts"}, "mode=counts needs explicit per-class counts"),
         ({"mode": "counts", "explicit": {"emu": 3}}, "unknown class 'emu'"),

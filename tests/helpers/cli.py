@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,3 +41,12 @@ def start_cli(args: list[str], cwd: Path, cache: Path, module: str = "ganaug") -
 def read_metrics(run_dir: Path) -> list[dict]:
     """The rows of a run folder's metrics.json."""
     return json.loads((run_dir / "metrics.json").read_text())
+
+
+def exit_code(main: Callable[[list[str]], int | None], argv: list[str]) -> int:
+    """The exit code of a command's `main(argv)`: what it returns, or the code of the SystemExit it raises
+    (every failure of an entry point exits through `one_line_errors`)."""
+    try:
+        return int(main(argv) or 0)
+    except SystemExit as exc:
+        return int(exc.code or 0)

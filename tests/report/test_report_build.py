@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.cli import exit_code
 from helpers.sweeps import row, write_artifacts, write_job, write_sweep
 from PIL import Image
 
@@ -114,7 +115,7 @@ def test_missing_matplotlib_is_one_line(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(GanaugError, match=r"pip install ganaug\[plot\]"):
         build_report(sweep)
-    assert main([str(sweep)]) == 2
+    assert exit_code(main, [str(sweep)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pip install ganaug[plot]" in err
     assert not (sweep / "report" / "report.md").exists()
@@ -137,7 +138,7 @@ def test_bad_folder_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Captur
     make(sweep)
     with pytest.raises(GanaugError, match=message):
         build_report(sweep)
-    assert main([str(sweep)]) == 2
+    assert exit_code(main, [str(sweep)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("ganaug: error: ") and err.count("\n") == 1 and message in err
 

@@ -98,7 +98,7 @@ def _check_data(cfg: DictConfig) -> None:
 
 def _check_classifier(cfg: DictConfig) -> None:
     node = cfg.classifier
-    check_keys(fit_strategy, cfg, keys_in("classifier", TRAINING_KEYS))
+    check_keys(fit_strategy, cfg, {**keys_in("classifier", TRAINING_KEYS), "seed": "seed"})
     if "kwargs" not in node:
         _check_target(cfg, "classifier", skip=TRAINING_KEYS)
         return
