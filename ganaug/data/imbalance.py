@@ -102,6 +102,23 @@ def resolve_classes(classes: Sequence[int | str], class_names: list[str]) -> lis
     return ids
 
 
+def check_training_counts(counts: Sequence[int], class_names: Sequence[str]) -> None:
+    """Refuse a training split no strategy can learn from: fewer than two classes with images, or a class
+    with none (it is in the other splits, so no classifier could ever predict it right)."""
+    present = [name for name, n in zip(class_names, counts, strict=True) if n > 0]
+    if len(present) < 2:
+        raise GanaugError(
+            f"the training split holds images of {len(present)} class ({', '.join(map(repr, present))}); a "
+            "classifier needs at least two: give the data more classes"
+        )
+    empty = [name for name, n in zip(class_names, counts, strict=True) if n == 0]
+    if empty:
+        raise GanaugError(
+            f"class {', '.join(map(repr, empty))} has no training images (only validation or test images); no "
+            "strategy can learn it: add training images of it, or remove it from the data"
+        )
+
+
 @checked(threshold=between(0, 1, low_open=True))
 def select_minority(
     counts: list[int],

@@ -16,7 +16,7 @@ import pytorch_lightning as pl
 from hydra.utils import instantiate
 
 from ganaug.data.dataset import DatasetSplits
-from ganaug.data.imbalance import PROFILES, make_imbalanced, select_minority, synthetic_targets
+from ganaug.data.imbalance import PROFILES, check_training_counts, make_imbalanced, select_minority, synthetic_targets
 from ganaug.fileio import atomic_path, read_json, write_json
 from ganaug.flow.cache import source_fingerprint
 from ganaug.flow.settings import config_keys, gan_module, logged_trainer_kwargs, section, trainer_kwargs
@@ -87,6 +87,7 @@ class DataStage(Stage[Prepared]):
     def load(self, folder: Path) -> Prepared:
         splits = DatasetSplits.load(folder)
         counts, names = splits.train.counts(), splits.class_names
+        check_training_counts(counts, names)
         minority_cfg = self.cfg.imbalance.minority
         classes = list(minority_cfg.classes) if minority_cfg.classes is not None else None
         with config_keys(self.cfg, "imbalance.minority"):

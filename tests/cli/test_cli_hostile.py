@@ -1,7 +1,8 @@
 """Hostile but realistic input and faults, by kind: config, data, file system, signals, damaged artifacts.
 
-Each case ends in one line `ganaug: error: ...`, the conventional exit code (2 for bad input, 143 for
-SIGTERM, 130 for SIGINT) and nothing half-written; a damaged cache entry is built again, saying so.
+Each case ends in one line `ganaug: error: ...` naming the cause (not a later symptom), the conventional
+exit code (2 for bad input, 143 for SIGTERM, 130 for SIGINT) and nothing half-written; a damaged cache entry
+is built again, saying so.
 """
 
 from __future__ import annotations
@@ -80,6 +81,11 @@ DATA_CASES = {
                                        ["no images"], []),
     "duplicate class names": (lambda t: _npz(t / "named.npz", np.repeat([0, 1, 2, 3], 10)),
                               ["must be unique", "'a'"], ["data.class_names=[a,a,b,c]"]),
+    "a single class": (lambda t: _npz(t / "one.npz", np.zeros(40, np.int64)), ["1 class ('0')", "at least two"],
+                       ["imbalance.minority.classes=[0]"]),
+    "a class with test images only, no GAN asked for": (
+        lambda t: _npz(t / "three.npz", np.repeat([0, 1], 20), np.repeat([0, 1, 2], 4)),
+        ["class '2' has no training images", "no strategy can learn it"], ["augment=classical"]),
 }
 
 
