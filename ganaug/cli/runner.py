@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
@@ -64,7 +65,8 @@ def one_line_errors() -> Iterator[None]:
     system error, Lightning refusing a setting) ends in one line `ganaug: error: ...` and exit code 2;
     SIGTERM and SIGINT end in one line and 143 or 130 (a rerun resumes what was checkpointed). Anything else
     is a bug: its traceback prints, and a line says so."""
-    previous = {sig: signal.signal(sig, _raise_terminated) for sig in (signal.SIGTERM, signal.SIGINT)}
+    main_thread = threading.current_thread() is threading.main_thread()  # only it may set signal handlers
+    previous = {sig: signal.signal(sig, _raise_terminated) for sig in (signal.SIGTERM, signal.SIGINT) if main_thread}
     try:
         yield
     except Terminated as exc:
