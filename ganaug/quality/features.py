@@ -24,7 +24,7 @@ from ganaug.classify.parts import is_synthetic
 from ganaug.classify.plan import plan_training
 from ganaug.classify.training import fit
 from ganaug.data.dataset import ImageDataset, check_same_data
-from ganaug.errors import GanaugError, at_least, checked
+from ganaug.errors import GanaugError, at_least, checked, seed
 from ganaug.fileio import atomic_path, read_json, write_json
 
 FORMAT = "ganaug-feature-extractor"
@@ -129,7 +129,7 @@ class FeatureExtractor(nn.Module):
         return extractor
 
 
-@checked(epochs=at_least(1), batch_size=at_least(1), width=at_least(1))
+@checked(epochs=at_least(1), batch_size=at_least(1), width=at_least(1), seed=seed())
 def train_feature_extractor(
     train: ImageDataset,
     *,

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from numpy.lib.format import open_memmap
 
-from ganaug.errors import GanaugError
+from ganaug.errors import GanaugError, at_least, checked, seed
 from ganaug.fileio import atomic_path, read_json, write_json
 from ganaug.progress import bar
 
@@ -54,6 +54,7 @@ class SyntheticBank:
     # ---- construction -------------------------------------------------------------------------
 
     @classmethod
+    @checked(seed=seed(), batch_size=at_least(1))
     def generate(
         cls,
         sampler: Sampler,
@@ -74,8 +75,6 @@ class SyntheticBank:
         class_names = [str(n) for n in sampler.class_names]
         image_shape = tuple(int(s) for s in sampler.image_shape)
         plan = _check_counts(counts, class_names, getattr(sampler, "trained_classes", None))
-        if int(batch_size) < 1:
-            raise GanaugError(f"batch_size={batch_size}: must be at least 1")
         labels = np.concatenate(
             [np.full(n, c, dtype=np.int64) for c, n in plan.items()] or [np.zeros(0, dtype=np.int64)]
         )

@@ -54,6 +54,8 @@ CONFIG_CASES = {
     "an unknown key": (["gan.stepz=10"], ["gan.stepz", "GANConfig"]),
     "a negative seed": (["seed=-1"], ["seed=-1", "0..4294967295"]),
     "a seed too large": (["imbalance.seed=4294967296"], ["imbalance.seed=4294967296"]),
+    "a negative sampling seed": (["gan.sample_seed=-1"], ["gan.sample_seed=-1", "0..4294967295"]),
+    "a negative extractor seed": (["quality.extractor.seed=-1"], ["quality.extractor.seed=-1"]),
     "a NaN learning rate": (["gan.module.lr_g=nan"], ["gan.module.lr_g=nan"]),
     "a fill that inverts the imbalance": (["imbalance.target.fill_fraction=5"], ["fill_fraction=5", "(0, 1]"]),
     "an accelerator that does not exist": (["trainer.accelerator=tpu"], ["trainer.accelerator=tpu"]),

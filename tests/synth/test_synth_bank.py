@@ -148,7 +148,7 @@ def test_generate_rejects_classes_the_sampler_was_not_trained_on(tmp_path: Path)
 
 
 def test_generate_rejects_bad_batch_size(tmp_path: Path) -> None:
-    with pytest.raises(GanaugError, match="batch_size=0: must be at least 1"):
+    with pytest.raises(GanaugError, match="batch_size=0: must be >= 1"):
         SyntheticBank.generate(FakeSampler(), {0: 1}, tmp_path / "bank", batch_size=0, progress=False)
 
 

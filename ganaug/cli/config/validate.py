@@ -29,6 +29,7 @@ from ganaug.quality.cas import classification_accuracy_score
 from ganaug.quality.features import train_feature_extractor
 from ganaug.quality.gate import generate_gated
 from ganaug.quality.report import quality_report
+from ganaug.synth.bank import SyntheticBank
 from ganaug.synth.mixing import mixing_weights
 
 # The Trainer arguments that choose where and how a fit runs, named in the error when Lightning refuses them.
@@ -158,6 +159,7 @@ def validate(cfg: DictConfig) -> None:
     _check_target(cfg, "gan.module", skip=("monitor",))
     check_keys(TrainingMonitor, cfg, keys_in("gan.module.monitor", cfg.gan.module.monitor))
     check_keys(generate_gated, cfg, keys_in("gan.gate", ("min_confidence", "quantile", "max_rounds")))
+    check_keys(SyntheticBank.generate, cfg, {"seed": "gan.sample_seed"})
     check_keys(quality_report, cfg, keys_in("quality", ("k", "max_per_class")))
     check_keys(classification_accuracy_score, cfg, {"steps": "quality.cas_steps"})
     check_keys(train_feature_extractor, cfg, keys_in("quality.extractor", ("epochs", "width", "seed")))
