@@ -160,6 +160,19 @@ class Bindable:
         return bound
 
 
+class CallbackCore(Bindable):
+    """A core Lightning Callback that keeps state in checkpoints: its key there is the core class's name,
+    the same under both packages, so a run checkpointed under `pytorch_lightning` resumes under `lightning`
+    (and back) with its state, instead of silently without it."""
+
+    lightning_base = "Callback"
+
+    @property
+    def state_key(self) -> str:
+        """The core class's name (a bound class carries it as its `__name__`)."""
+        return type(self).__name__
+
+
 def with_func(factory: Callable[..., Any], func: Callable[..., Any]) -> Callable[..., Any]:
     """`func` in place of what `factory` calls: a partial keeps its arguments around the new function."""
     if isinstance(factory, functools.partial):

@@ -18,7 +18,7 @@ import torch
 
 from ganaug.errors import GanaugError
 from ganaug.gan.resume import checkpoint_path, rng_state, saving_path, set_rng_state
-from ganaug.lightning import Bindable, bound_getattr
+from ganaug.lightning import CallbackCore, bound_getattr
 
 
 def _state(stream: Any) -> Any:
@@ -46,15 +46,13 @@ def random_streams(*owners: Any) -> list[Any]:
     return streams
 
 
-class FitCheckpoint(Bindable):
+class FitCheckpoint(CallbackCore):
     """Save the fit to `checkpoint_path(directory)` at every epoch's end, replacing the last one atomically,
     with torch's random state and that of `streams` (torch.Generators, or objects with state_dict and
     load_state_dict). A fit resumed from that file (`Trainer.fit(ckpt_path=...)`) gets them back as its
     checkpoint is restored. `run` describes the fit: a checkpoint of another fit is refused.
     A Lightning Callback of either namespace (`ganaug.lightning`).
     """
-
-    lightning_base = "Callback"
 
     def __init__(self, directory: str | Path, streams: Sequence[Any] = (), run: dict[str, Any] | None = None) -> None:
         super().__init__()

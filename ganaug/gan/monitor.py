@@ -17,7 +17,7 @@ import torch
 
 from ganaug.errors import at_least, between, checked
 from ganaug.gan.generators import to_float
-from ganaug.lightning import Bindable, bound_getattr
+from ganaug.lightning import CallbackCore, bound_getattr
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def mean_pairwise_distance(images: torch.Tensor) -> float:
     return float(torch.pdist(flat).mean() / flat.shape[1] ** 0.5)
 
 
-class TrainingMonitor(Bindable):
+class TrainingMonitor(CallbackCore):
     """Checks a ConditionalGAN's training and stops a run that cannot recover, with a one-line reason.
 
     - Non-finite losses (checked every `check_every_n_steps` generator steps, one device sync per
@@ -47,8 +47,6 @@ class TrainingMonitor(Bindable):
     A stop sets `trainer.should_stop` and the module's `failure` (train_gan raises it as a GanaugError).
     A Lightning Callback of either namespace (`ganaug.lightning`).
     """
-
-    lightning_base = "Callback"
 
     @checked(
         check_every_n_steps=at_least(1),

@@ -21,7 +21,7 @@ from torch.utils.data import BatchSampler, Sampler
 
 from ganaug.errors import GanaugError, at_least, checked
 from ganaug.fileio import atomic_path, prune_empty
-from ganaug.lightning import Bindable, bound_getattr
+from ganaug.lightning import CallbackCore, bound_getattr
 
 CHECKPOINT = "last.ckpt"
 CHECKPOINTS = "checkpoints"
@@ -133,7 +133,7 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-class GanCheckpoint(Bindable):
+class GanCheckpoint(CallbackCore):
     """Save the run to `checkpoint_path(directory)` every `every_n_steps` generator steps, replacing the
     last one atomically, with the position in `sampler`'s stream and the torch RNG state (CPU and CUDA).
 
@@ -142,8 +142,6 @@ class GanCheckpoint(Bindable):
     describes the run (its settings and data): a checkpoint saved by another run is refused.
     A Lightning Callback of either namespace (`ganaug.lightning`).
     """
-
-    lightning_base = "Callback"
 
     @checked(every_n_steps=at_least(1))
     def __init__(

@@ -21,6 +21,7 @@ from ganaug.errors import GanaugError
 from ganaug.gan.module import ConditionalGAN
 from ganaug.gan.resume import RunSampler, checkpoint_path
 from ganaug.gan.training import train_gan
+from ganaug.lightning import namespace_of, use
 
 SMALL = {"generator_kwargs": {"base_channels": 8}, "discriminator_kwargs": {"base_channels": 8}}
 QUIET = {"enable_progress_bar": False, "enable_model_summary": False, "log_every_n_steps": 5}
@@ -83,6 +84,19 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path: Path) -> None:
         _train(data, tmp_path, "run", callbacks=[StopAt(25)])
     with pytest.raises(GanaugError, match="checkpoint is of another run.*delete it"):
         _train(data, tmp_path, "run", seed=4)
+
+
+def test_a_run_checkpointed_under_one_lightning_package_resumes_under_the_other(tmp_path: Path) -> None:
+    """The callbacks' checkpoint keys are the same under both packages: the state is found, not skipped."""
+    pytest.importorskip("lightning")
+    data = make_toy_dataset([40, 30])
+    with use("pytorch_lightning"):
+        whole = _train(data, tmp_path / "whole", "run")
+        with pytest.raises(Stopped):
+            _train(data, tmp_path, "run", callbacks=[StopAt(47)])
+    with use("lightning"):
+        resumed = _train(data, tmp_path, "run")
+    assert namespace_of(resumed).__name__ == "lightning.pytorch" and _same_weights(whole, resumed)
 
 
 def test_the_run_sampler_starts_anywhere_in_one_stream() -> None:
