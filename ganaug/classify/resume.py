@@ -8,7 +8,6 @@ where each stands at every epoch's end, beside Lightning's state, and sets them 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pytorch_lightning as pl
 import torch
 
 from ganaug.errors import GanaugError
-from ganaug.gan.resume import checkpoint_path, rng_state, saving_path, set_rng_state
+from ganaug.gan.resume import checkpoint_path, rng_state, save_checkpoint, set_rng_state
 from ganaug.lightning import CallbackCore, bound_getattr
 
 
@@ -62,12 +61,7 @@ class FitCheckpoint(CallbackCore):
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Save once the epoch's batches (and its validation) are done: nothing has drawn for the next."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = saving_path(self.path)
-        trainer.save_checkpoint(tmp, weights_only=False)
-        if trainer.is_global_zero:
-            os.replace(tmp, self.path)
-        trainer.strategy.barrier("ganaug_fit_checkpoint")
+        save_checkpoint(trainer, self.path)
 
     def state_dict(self) -> dict[str, Any]:
         """The random streams as they stand at this epoch's end, and the fit's description."""

@@ -71,6 +71,17 @@ def saving_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp")
 
 
+def save_checkpoint(trainer: pl.Trainer, path: Path) -> None:
+    """Save the trainer's full checkpoint to `path`, replacing the last one atomically (written under a
+    temporary name on every rank, renamed by rank zero, the ranks waiting for it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = saving_path(path)
+    trainer.save_checkpoint(tmp, weights_only=False)
+    if trainer.is_global_zero:
+        os.replace(tmp, path)
+    trainer.strategy.barrier("ganaug_checkpoint")
+
+
 def discard_checkpoint(directory: str | Path) -> None:
     """Remove a finished run's checkpoint from `directory`, with any half-written one a kill left, and the
     folder when that leaves it empty."""
@@ -164,11 +175,7 @@ class GanCheckpoint(CallbackCore):
         self._batches = step
         for logger in trainer.loggers:
             logger.save()
-        tmp = saving_path(self.path)
-        trainer.save_checkpoint(tmp, weights_only=False)
-        if trainer.is_global_zero:
-            os.replace(tmp, self.path)
-        trainer.strategy.barrier("ganaug_checkpoint")
+        save_checkpoint(trainer, self.path)
 
     def state_dict(self) -> dict[str, Any]:
         """The batches the run has consumed and the RNG state as they are at this step's end."""
