@@ -28,7 +28,7 @@ from ganaug.classify.resume import FitCheckpoint, random_streams
 from ganaug.data.dataset import DatasetSplits
 from ganaug.errors import at_least, checked
 from ganaug.errors import seed as seed_constraint
-from ganaug.gan.resume import checkpoint_path, discard_checkpoint
+from ganaug.gan.resume import discard_checkpoint, existing_checkpoint
 from ganaug.lightning import build_trainer, namespace_for
 from ganaug.synth.bank import SyntheticBank
 from ganaug.synth.mixing import SYNTHETIC_SHARE
@@ -84,8 +84,7 @@ def fit(
         run = {"name": name, "epochs": epochs, "samples": len(loader.dataset), "batch_size": loader.batch_size}
         saver = FitCheckpoint.bind(namespace)(checkpoint_dir, streams, run)
         settings["callbacks"] = [*(settings.get("callbacks") or []), saver]
-        resume = checkpoint_path(checkpoint_dir)
-        resume = resume if resume.is_file() else None
+        resume = existing_checkpoint(checkpoint_dir)
     with _torch_flags_restored():
         trainer = build_trainer(settings, namespace, name, **defaults)
         if resume is not None:

@@ -71,6 +71,12 @@ def saving_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp")
 
 
+def existing_checkpoint(directory: str | Path) -> Path | None:
+    """The checkpoint a killed run left in `directory` to resume from, or None where there is none."""
+    path = checkpoint_path(directory)
+    return path if path.is_file() else None
+
+
 def save_checkpoint(trainer: pl.Trainer, path: Path) -> None:
     """Save the trainer's full checkpoint to `path`, replacing the last one atomically (written under a
     temporary name on every rank, renamed by rank zero, the ranks waiting for it)."""

@@ -19,8 +19,8 @@ from ganaug.gan.module import ConditionalGAN
 from ganaug.gan.resume import (
     GanCheckpoint,
     RunSampler,
-    checkpoint_path,
     discard_checkpoint,
+    existing_checkpoint,
     join_curves,
     set_curves_aside,
 )
@@ -173,8 +173,7 @@ def train_gan(
             "images": len(dataset),
         }
         callbacks.append(GanCheckpoint.bind(namespace)(checkpoint_dir, checkpoint_every_n_steps, sampler, run))
-        resume = checkpoint_path(checkpoint_dir)
-        resume = resume if resume.is_file() else None
+        resume = existing_checkpoint(checkpoint_dir)
     length = {"max_steps": steps * (gan.hparams.d_steps + 1), "max_epochs": -1}
     trainer = build_trainer(settings, namespace, "gan_training", **length, callbacks=callbacks)
     if resume is not None:
