@@ -78,49 +78,49 @@ def quality_report(
     in_classes = torch.isin(heldout.labels, torch.tensor(classes, dtype=torch.int64))
     real = heldout.subset(torch.nonzero(in_classes).flatten())
     real = real.subset(_cap_per_class(real.labels.numpy(), max_per_class, seed))
-    measures = bar(5 if cas else 4, "quality metrics", unit="measure", show=progress)
-    real_f, _ = extractor.embed(real.images)
-    fake_f, fake_p = extractor.embed(fake_images)
-    measures.update()
-    fid_args = {"kid_subsets": kid_subsets, "kid_subset_size": kid_subset_size, "seed": seed}
-    memo = memorisation(
-        fake_images, fake_labels, train, heldout, threshold=near_copy_threshold, quantile=near_copy_quantile
-    )
-    measures.update()
-    names = bank.class_names
-    fids = fid_kid_by_class(real_f, real.labels, fake_f, fake_labels, names, classes, **fid_args)
-    measures.update()
-    prdcs = prdc_by_class(real_f, real.labels, fake_f, fake_labels, names, classes, k=k)
-    measures.update()
-
-    def without_id(row: dict) -> dict:
-        return {key: value for key, value in row.items() if key != "class_id"}
-
-    per_class = {
-        names[c]: {
-            "class_id": c,
-            "fid_kid": without_id(fids[names[c]]),
-            "prdc": without_id(prdcs[names[c]]),
-            "confidence": _confidence(fake_p[fake_labels == c], fake_labels[fake_labels == c]),
-            "memorisation": without_id(memo["per_class"][names[c]]),
-        }
-        for c in classes
-    }
-    report = {
-        "bank": {"directory": str(bank.directory), "size": len(bank), "counts": bank.counts()},
-        "classes": classes,
-        "extractor": dict(extractor.meta),
-        "overall": {
-            "fid_kid": fid_kid(real_f, fake_f, **fid_args),
-            "prdc": prdc(real_f, fake_f, k),
-            "confidence": _confidence(fake_p, fake_labels),
-        },
-        "per_class": per_class,
-        "memorisation": {k2: v for k2, v in memo.items() if k2 != "per_class"},
-        "cas": None,
-    }
-    if cas:
-        report["cas"] = classification_accuracy_score(bank, heldout, real_train=train, seed=seed, **(cas_kwargs or {}))
+    with bar(5 if cas else 4, "quality metrics", unit="measure", show=progress) as measures:
+        real_f, _ = extractor.embed(real.images)
+        fake_f, fake_p = extractor.embed(fake_images)
         measures.update()
-    measures.close()
+        fid_args = {"kid_subsets": kid_subsets, "kid_subset_size": kid_subset_size, "seed": seed}
+        memo = memorisation(
+            fake_images, fake_labels, train, heldout, threshold=near_copy_threshold, quantile=near_copy_quantile
+        )
+        measures.update()
+        names = bank.class_names
+        fids = fid_kid_by_class(real_f, real.labels, fake_f, fake_labels, names, classes, **fid_args)
+        measures.update()
+        prdcs = prdc_by_class(real_f, real.labels, fake_f, fake_labels, names, classes, k=k)
+        measures.update()
+
+        def without_id(row: dict) -> dict:
+            return {key: value for key, value in row.items() if key != "class_id"}
+
+        per_class = {
+            names[c]: {
+                "class_id": c,
+                "fid_kid": without_id(fids[names[c]]),
+                "prdc": without_id(prdcs[names[c]]),
+                "confidence": _confidence(fake_p[fake_labels == c], fake_labels[fake_labels == c]),
+                "memorisation": without_id(memo["per_class"][names[c]]),
+            }
+            for c in classes
+        }
+        report = {
+            "bank": {"directory": str(bank.directory), "size": len(bank), "counts": bank.counts()},
+            "classes": classes,
+            "extractor": dict(extractor.meta),
+            "overall": {
+                "fid_kid": fid_kid(real_f, fake_f, **fid_args),
+                "prdc": prdc(real_f, fake_f, k),
+                "confidence": _confidence(fake_p, fake_labels),
+            },
+            "per_class": per_class,
+            "memorisation": {k2: v for k2, v in memo.items() if k2 != "per_class"},
+            "cas": None,
+        }
+        if cas:
+            report["cas"] = classification_accuracy_score(bank, heldout, real_train=train, seed=seed,
+                                                          **(cas_kwargs or {}))  # fmt: skip
+            measures.update()
     return report
