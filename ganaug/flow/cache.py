@@ -29,16 +29,17 @@ def cache_key(payload: Any) -> str:
 
 
 def source_fingerprint(path: Path) -> str | None:
-    """A hash of every file at or under `path` (relative name, size, modification time), or None
-    when nothing is there. A file rewritten in place changes it; a folder's own timestamp, which
-    moves only when entries are added, removed or renamed, would not have."""
+    """A hash of every file at or under `path` (relative name and content), or None when nothing is there.
+    Content, not modification times: a copy of the same files (a dataset re-synced, unpacked again, moved to
+    another machine) keeps its stage outputs, and a file rewritten in place changes them."""
     if not path.exists():
         return None
     files = [path] if path.is_file() else sorted(f for f in path.rglob("*") if f.is_file())
     digest = hashlib.sha256()
     for file in files:
-        stat = file.stat()
-        digest.update(f"{file.relative_to(path).as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        digest.update(f"{file.relative_to(path).as_posix()}\0".encode())
+        with file.open("rb") as handle:
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
     return digest.hexdigest()[:16]
 
 

@@ -107,30 +107,34 @@ def test_data_key_follows_the_profile_and_the_files(tmp_path: Path) -> None:
     data = tmp_path / "d.npz"
     data.write_bytes(b"one")
     first = key("data=npz", f"data.path={data}")
-    os.utime(data, ns=(1, 1))
+    data.write_bytes(b"two")
     assert key("data=npz", f"data.path={data}") != first
 
 
-def test_source_fingerprint_follows_files_not_the_folder(tmp_path: Path) -> None:
+def test_source_fingerprint_follows_content_not_timestamps(tmp_path: Path) -> None:
+    import shutil
+
     from ganaug.flow.cache import source_fingerprint
 
     root = tmp_path / "images"
     (root / "cat").mkdir(parents=True)
     image = root / "cat" / "a.png"
     image.write_bytes(b"one")
-    os.utime(image, ns=(5, 5))
     first = source_fingerprint(root)
     os.utime(root, ns=(9, 9))
-    assert source_fingerprint(root) == first  # the folder's own timestamp is not its content
-    image.write_bytes(b"three")  # rewritten in place: the folder's timestamp does not move
-    os.utime(image, ns=(5, 5))
-    assert source_fingerprint(root) != first
-    image.write_bytes(b"one")
+    os.utime(image, ns=(6, 6))
+    assert source_fingerprint(root) == first  # touched, not changed
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy)  # a fresh copy: new timestamps, the same files
+    assert source_fingerprint(copy) == first
+    image.write_bytes(b"two")  # rewritten in place, same size
     os.utime(image, ns=(6, 6))
     assert source_fingerprint(root) != first
     image.write_bytes(b"one")
-    os.utime(image, ns=(5, 5))
     assert source_fingerprint(root) == first
-    (root / "cat" / "b.png").write_bytes(b"new")
+    (root / "cat" / "a.png").rename(root / "cat" / "b.png")  # same bytes under another name
+    assert source_fingerprint(root) != first
+    (root / "cat" / "b.png").rename(root / "cat" / "a.png")
+    (root / "cat" / "c.png").write_bytes(b"new")
     assert source_fingerprint(root) != first
     assert source_fingerprint(tmp_path / "missing") is None
