@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ganaug.auto.decision import Decision, Noise, Score, best_option_per_class, holdout_ratio
+from ganaug.auto.parallel import FitPool
 from ganaug.auto.race import Race, Rung
 from ganaug.auto.splits import HoldoutSplit, stratified_folds
 from ganaug.classify.metrics import evaluate
@@ -99,7 +100,8 @@ class AutoSettings:
     rungs' training lengths as fractions of the final training's epochs (the last one 1); `keep`: each
     rung promotes the best 1/keep of each group. `holdout` "validation": `validation_runs` paired runs at
     the last rung, on the whole training split, scored on the validation split; "folds": `folds`
-    stratified folds of the training split, `repeats` times, at every rung.
+    stratified folds of the training split, `repeats` times, at every rung. `workers`: candidates trained at
+    once, each in its own process (`ganaug.auto.parallel`; the decision is the one of a fit at a time).
     """
 
     baselines: tuple[str, ...] = field(default=BASELINES, metadata={"check": each(BASELINE)})
@@ -115,6 +117,7 @@ class AutoSettings:
     folds: int = field(default=3, metadata={"check": at_least(2)})
     repeats: int = field(default=1, metadata={"check": at_least(1)})
     margin: float = field(default=1.0, metadata={"check": at_least(0)})
+    workers: int = field(default=1, metadata={"check": at_least(1)})
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -262,9 +265,19 @@ def _score(fit: FitResult, heldout: ImageDataset, train: ImageDataset) -> Score:
     return Score(metrics["balanced_accuracy"], tuple(metrics["per_class_recall"]))
 
 
+def train_candidate(
+    choice: AugmentChoice, data: DatasetSplits, heldout: ImageDataset, banks: Banks, keep: bool, kwargs: dict
+) -> tuple[Score, FitResult | None]:
+    """One candidate's fit on `data`, scored on `heldout`, and the fit itself when `keep` (a final model): what
+    a worker process does for one of auto's trainings."""
+    fit = fit_choice(choice, data, banks, **kwargs)
+    return _score(fit, heldout, data.train), fit if keep else None
+
+
 class CandidateTrainer:
-    """Trains candidates on the held-back splits, counts the trainings and keeps the final-length run of
-    each candidate on the validation split's first run (the final model, if it is chosen)."""
+    """Trains candidates on the held-back splits (in `pool`: one at a time unless AutoSearch opens one with
+    workers), counts the trainings and keeps the final-length run of each candidate on the validation split's
+    first run (the final model, if it is chosen)."""
 
     def __init__(
         self,
@@ -286,6 +299,7 @@ class CandidateTrainer:
         self.train_kwargs = {**train_kwargs, "trainer_kwargs": {**fit_trainer, "enable_progress_bar": False}}
         self.trainings = 0
         self.final_runs: dict[str, FitResult] = {}
+        self.pool = FitPool()
 
     def _data(self, split: HoldoutSplit) -> tuple[DatasetSplits, ImageDataset]:
         """What a run trains on and what it is scored on."""
@@ -301,25 +315,29 @@ class CandidateTrainer:
     ) -> dict[str, list[Score]]:
         """Each candidate's scores at `epochs`: on every split at the last rung (and on folds), else on the first."""
         holdouts = self.holdouts if final or not self.on_validation else self.holdouts[:1]
-        out: dict[str, list[Score]] = {}
-        with bar(len(candidates) * len(holdouts), f"auto rung {rung + 1}", unit="fit", show=self.show_bar) as fits:
-            for name, choice in candidates.items():
-                out[name] = []
+        jobs = []
+        for name, choice in candidates.items():
+            for split in holdouts:
+                data, heldout = self._data(split)
+                stride = _RUN_SEED_STRIDE * (split.index if self.on_validation else 0)
+                kwargs = {**self.train_kwargs, "seed": self.train_kwargs.get("seed", 0) + stride, "epochs": epochs}
+                keep = final and self.on_validation and split.index == 0
+                jobs.append((name, split, (choice, data, heldout, self.banks, keep, kwargs)))
+        out: dict[str, list[Score]] = {name: [] for name in candidates}
+        with bar(len(jobs), f"auto rung {rung + 1}", unit="fit", show=self.show_bar) as fits:
+            results = iter(self.pool.map(train_candidate, [arguments for *_, arguments in jobs]))
+            for name, split, _ in jobs:
+                self.trainings += 1
+                if self.progress is not None:
+                    self.progress(
+                        f"auto: rung {rung + 1}, {name}, split {split.index + 1}/{len(holdouts)}, {epochs} epochs"
+                    )
+                score, fit = next(results)
+                if fit is not None:
+                    self.final_runs[name] = fit
+                out[name].append(score)
                 fits.set_postfix_str(name, refresh=False)
-                for split in holdouts:
-                    self.trainings += 1
-                    if self.progress is not None:
-                        self.progress(
-                            f"auto: rung {rung + 1}, {name}, split {split.index + 1}/{len(holdouts)}, {epochs} epochs"
-                        )
-                    data, heldout = self._data(split)
-                    stride = _RUN_SEED_STRIDE * (split.index if self.on_validation else 0)
-                    kwargs = {**self.train_kwargs, "seed": self.train_kwargs.get("seed", 0) + stride, "epochs": epochs}
-                    fit = fit_choice(choice, data, self.banks, **kwargs)
-                    if final and self.on_validation and split.index == 0:
-                        self.final_runs[name] = fit
-                    out[name].append(_score(fit, heldout, data.train))
-                    fits.update()
+                fits.update()
         return out
 
 
@@ -431,7 +449,8 @@ class AutoSearch:
             self.race_pool.update(added)
             return added
 
-        decision, _ = self.race.run(baselines, after)
+        with FitPool(self.settings.workers) as self.trainer.pool:
+            decision, _ = self.race.run(baselines, after)
         final = self.trainer.final_runs.get(decision.chosen)
         seconds = time.perf_counter() - start - (final.fit_seconds if final is not None else 0.0)
         return AutoResult(decision, self.race.rungs, seconds, self.trainer.trainings, list(self.banks),
