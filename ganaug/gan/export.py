@@ -43,7 +43,8 @@ def export_generator(
     GAN keeps one (`"weights": "ema"` with its `"ema_decay"` in the metadata), else the trained
     generator (`"weights": "live"`). `generator.json` holds what is needed to rebuild and check it:
     architecture, constructor kwargs, image shape, class names, trained classes, latent size, value
-    range, and the (JSON-serialisable) config that produced it.
+    range, how its training step ran (`training`: ConditionalGAN.step_settings) and the (JSON-serialisable)
+    config that produced it.
     """
     hp = gan.hparams
     if len(class_names) != hp.num_classes:
@@ -69,6 +70,7 @@ def export_generator(
         "value_range": [-1, 1],
         "weights": "ema" if gan.ema is not None else "live",
         "ema_decay": gan.ema.decay if gan.ema is not None else None,
+        "training": gan.step_settings,
         "config": dict(config or {}),
     }
     try:
@@ -102,7 +104,8 @@ def _check_meta(meta: object, where: Path) -> dict:
 
 @dataclass
 class GeneratorArtifact:
-    """A generator loaded from an exported folder: the network (eval mode, CPU) and its metadata."""
+    """A generator loaded from an exported folder: the network (eval mode, on the device it was loaded to) and
+    its metadata."""
 
     net: nn.Module
     meta: dict
@@ -112,8 +115,9 @@ class GeneratorArtifact:
         cls,
         directory: str | Path,
         expect: Any = None,
+        device: str | torch.device = "cpu",
     ) -> GeneratorArtifact:
-        """Load and check a folder written by export_generator (no pickle anywhere).
+        """Load and check a folder written by export_generator (no pickle anywhere), the network on `device`.
 
         With `expect` (the data it will sample for: anything with `class_names` and `image_shape`, such as
         the training split), a generator made for other data is refused.
@@ -141,7 +145,7 @@ class GeneratorArtifact:
             raise GanaugError(
                 f"{d / WEIGHTS}: unreadable or not this generator's weights ({detail}); {_RETRAIN}"
             ) from None
-        return cls(net=net.eval(), meta=meta)
+        return cls(net=net.eval().to(device), meta=meta)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -161,5 +165,6 @@ class GeneratorArtifact:
     def sample(
         self, labels: torch.Tensor, generator: torch.Generator | None = None, batch_size: int = 1024
     ) -> torch.Tensor:
-        """One uint8 (N, C, H, W) CPU image per label; the same `generator` seed gives the same images."""
+        """One uint8 (N, C, H, W) CPU image per label, generated on the network's device `batch_size` at a time;
+        the same `generator` seed gives the same images on a device, from the same noise on any (drawn on the CPU)."""
         return sample_uint8(self.net, labels, int(self.meta["latent_dim"]), self.trained_classes, generator, batch_size)

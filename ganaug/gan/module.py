@@ -10,7 +10,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ganaug.errors import GanaugError, at_least, checked, positive
+from ganaug.errors import GanaugError, at_least, checked, one_of, optional, positive
+from ganaug.gan import speed
 from ganaug.gan.diffaugment import DiffAugment
 from ganaug.gan.discriminators import build_discriminator
 from ganaug.gan.ema import EMA
@@ -38,11 +39,19 @@ class ConditionalGAN(Bindable):
       feature-matching term (0 = off);
     - `attention`: a self-attention block at the middle resolution of both networks;
     - `monitor`: TrainingMonitor settings (divergence, saturation and collapse checks).
+
+    How the step runs (`ganaug.gan.speed`): `adam` (the optimiser's implementation), `compile` (a
+    torch.compile mode for both networks), `autocast` ("bf16" forward passes, float32 losses),
+    `channels_last`; `step_settings` records them with the data's residency for the exported metadata.
+    With `use_resident(images, labels)` the batches are index tensors into those images, kept on the device.
     """
 
     lightning_base = "LightningModule"
 
-    @checked(lr_g=positive(), lr_d=positive(), d_steps=at_least(1), feature_matching=at_least(0))
+    @checked(
+        lr_g=positive(), lr_d=positive(), d_steps=at_least(1), feature_matching=at_least(0), adam=one_of(speed.ADAM),
+        autocast=optional(one_of(speed.AUTOCAST)),
+    )
     def __init__(
         self,
         image_shape: tuple[int, int, int],
@@ -64,6 +73,10 @@ class ConditionalGAN(Bindable):
         feature_matching: float = 0.0,
         attention: bool = False,
         monitor: dict | None = None,
+        adam: str = "auto",
+        compile: str | None = None,
+        autocast: str | None = None,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
         trained = sorted({int(c) for c in trained_classes})
@@ -88,6 +101,10 @@ class ConditionalGAN(Bindable):
                 "use a ganaug discriminator or feature_matching=0"
             )
         self.loss = build_loss(loss, gp_weight)
+        speed.check_compile(compile, self.loss.gp_weight > 0)
+        self.memory_format = speed.memory_format(channels_last)
+        self.generator.to(memory_format=self.memory_format)
+        self.discriminator.to(memory_format=self.memory_format)
         self.augment = DiffAugment(diffaugment)
         self.ema = EMA(self.generator, ema_decay, ema_warmup) if ema_decay > 0 else None
         self.monitor_kwargs = dict(monitor or {})
@@ -95,6 +112,21 @@ class ConditionalGAN(Bindable):
         self.latent_dim: int = self.generator.latent_dim
         self.step_stats: dict[str, torch.Tensor] = {}
         self.failure: str | None = None
+        self.resident = False
+
+    def use_resident(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        """Keep the uint8 training `images` and their `labels` in the module (moved to its device with it, not
+        saved in checkpoints): the training batches are then index tensors into them."""
+        self.register_buffer("resident_images", images, persistent=False)
+        self.register_buffer("resident_labels", labels, persistent=False)
+        self.resident = True
+
+    @property
+    def step_settings(self) -> dict[str, Any]:
+        """How the training step ran (`ganaug.gan.speed`), as the exported generator's metadata records it."""
+        hp = self.hparams
+        return {"adam": hp.adam, "compile": hp.compile, "autocast": hp.autocast, "channels_last": hp.channels_last,
+                "resident": self.resident}  # fmt: skip
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Generated float images in [-1, 1] for noise `z` and class `labels` (the live generator)."""
@@ -113,11 +145,18 @@ class ConditionalGAN(Bindable):
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         """Adam for the generator (first) and the discriminator (second)."""
-        betas = tuple(self.hparams.betas)
+        hp = self.hparams
+        settings = {"betas": tuple(hp.betas), "impl": hp.adam, "device": self.device}
         return [
-            torch.optim.Adam(self.generator.parameters(), lr=self.hparams.lr_g, betas=betas),
-            torch.optim.Adam(self.discriminator.parameters(), lr=self.hparams.lr_d, betas=betas),
+            speed.adam(self.generator.parameters(), lr=hp.lr_g, **settings),
+            speed.adam(self.discriminator.parameters(), lr=hp.lr_d, **settings),
         ]
+
+    def on_fit_start(self) -> None:
+        """Compile both networks in place (their parameters and state-dict keys stay theirs) when asked."""
+        if self.hparams.compile is not None:
+            self.generator.compile(mode=self.hparams.compile)
+            self.discriminator.compile(mode=self.hparams.compile)
 
     def configure_callbacks(self) -> list[Any]:
         """The divergence / saturation / collapse monitor runs with every fit of this module."""
@@ -138,10 +177,11 @@ class ConditionalGAN(Bindable):
 
     def _discriminator_step(self, real: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         n = len(labels)
-        with torch.no_grad():
-            fake = self.generator(self._noise(n), labels)
-        seen = self.augment(torch.cat([real, fake]))
-        logits = self.discriminator(seen, torch.cat([labels, labels]))
+        with self._autocast():
+            with torch.no_grad():
+                fake = self.generator(self._noise(n), labels)
+            seen = self.augment(torch.cat([real, fake.to(real.dtype)]))
+            logits = self.discriminator(seen, torch.cat([labels, labels])).float()
         real_logits, fake_logits = logits[:n], logits[n:]
         d_loss = self.loss.d_loss(real_logits, fake_logits)
         stats = {"d_loss": d_loss, "d_real": real_logits.mean(), "d_fake": fake_logits.mean()}
@@ -149,7 +189,9 @@ class ConditionalGAN(Bindable):
             stats["d_acc"] = ((real_logits > 0).float().mean() + (fake_logits < 0).float().mean()) / 2
         total = d_loss
         if self.loss.gp_weight > 0:
-            stats["gp"] = gradient_penalty(lambda x: self.discriminator(x, labels), seen[:n], seen[n:])
+            with speed.full_precision(self.device):
+                stats["gp"] = gradient_penalty(lambda x: self.discriminator(x, labels), seen[:n].float(),
+                                               seen[n:].float())  # fmt: skip
             total = d_loss + self.loss.gp_weight * stats["gp"]
         opt_d = self.optimizers()[1]
         opt_d.zero_grad(set_to_none=True)
@@ -158,18 +200,22 @@ class ConditionalGAN(Bindable):
         return stats
 
     def _generator_step(self, real: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
-        fake = self.augment(self.generator(self._noise(len(labels)), labels))
         weight = self.hparams.feature_matching
+        with self._autocast():
+            fake = self.augment(self.generator(self._noise(len(labels)), labels))
+            if weight > 0:
+                fake_features = self.discriminator.features(fake)
+                logits = self.discriminator.logits(fake_features, labels).float()
+                with torch.no_grad():
+                    real_features = self.discriminator.features(self.augment(real))
+            else:
+                logits = self.discriminator(fake, labels).float()
+        g_loss = self.loss.g_loss(logits)
         if weight > 0:
-            fake_features = self.discriminator.features(fake)
-            g_loss = self.loss.g_loss(self.discriminator.logits(fake_features, labels))
-            with torch.no_grad():
-                real_features = self.discriminator.features(self.augment(real))
-            fm = feature_matching(real_features, fake_features)
+            fm = feature_matching(real_features.float(), fake_features.float())
             stats = {"g_loss": g_loss, "g_fm": fm}
             total = g_loss + weight * fm
         else:
-            g_loss = self.loss.g_loss(self.discriminator(fake, labels))
             stats, total = {"g_loss": g_loss}, g_loss
         opt_g = self.optimizers()[0]
         opt_g.zero_grad(set_to_none=True)
@@ -179,10 +225,17 @@ class ConditionalGAN(Bindable):
             self.ema.update(self.generator)
         return stats
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        """d_steps discriminator updates on this batch (fresh fakes, real and fake in one pass), then one G update."""
-        images, labels = batch
-        real = to_float(images)
+    def _autocast(self) -> Any:
+        return speed.autocast(self.device, self.hparams.autocast)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor] | torch.Tensor, batch_idx: int) -> None:
+        """d_steps discriminator updates on this batch (fresh fakes, real and fake in one pass), then one G update.
+        The batch is (uint8 images, labels), or with resident data the indices of its images."""
+        if self.resident:
+            images, labels = self.resident_images[batch], self.resident_labels[batch]
+        else:
+            images, labels = batch
+        real = to_float(images).contiguous(memory_format=self.memory_format)
         opt_g, opt_d = self.optimizers()
         self.toggle_optimizer(opt_d)
         for _ in range(self.hparams.d_steps):

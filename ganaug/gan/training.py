@@ -10,10 +10,11 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, RandomSampler, Sampler, WeightedRandomSampler
+from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler, WeightedRandomSampler
 
 from ganaug.data.dataset import ImageDataset
 from ganaug.errors import GanaugError, at_least, between, checked, each, one_of, seed
+from ganaug.gan import speed
 from ganaug.gan.callbacks import SampleGridCallback, StepProgressBar
 from ganaug.gan.module import ConditionalGAN
 from ganaug.gan.resume import (
@@ -24,7 +25,7 @@ from ganaug.gan.resume import (
     join_curves,
     set_curves_aside,
 )
-from ganaug.lightning import build_trainer, namespace_for
+from ganaug.lightning import accelerator_device, build_trainer, namespace_for
 from ganaug.progress import shown
 
 log = logging.getLogger("ganaug")
@@ -33,6 +34,9 @@ CONDITION_ON = ("minority", "all")
 CLASS_BALANCE = ("sqrt", "none")
 # Trainer options train_gan sets itself: the run's length is `steps`.
 _LENGTH_OPTIONS = {"max_steps", "max_epochs", "min_steps", "min_epochs"}
+# DDP strategies by name: each update of the GAN uses one of its two networks, so DDP must expect parameters
+# without gradients in a backward pass.
+_DDP = ("ddp", "ddp_spawn", "ddp_fork", "ddp_notebook")
 
 
 @checked(fractions=each(between(0, 1, low_open=True)))
@@ -86,9 +90,23 @@ def _epoch_sampler(dataset: ImageDataset, class_balance: str, seed: int) -> Samp
     return WeightedRandomSampler(weights, num_samples=len(dataset), replacement=True, generator=gen)
 
 
+class _Indices(Dataset):
+    """Item i is the index i of `dataset`, whose images, labels and class names it shows (what the monitor
+    and the sample grids read): the batches of a run whose images are resident in the module."""
+
+    def __init__(self, dataset: ImageDataset) -> None:
+        self.images, self.labels, self.class_names = dataset.images, dataset.labels, dataset.class_names
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> int:
+        return index
+
+
 @checked(
     steps=at_least(1), batch_size=at_least(1), class_balance=one_of(CLASS_BALANCE), sample_every_n_steps=at_least(1),
-    seed=seed(),
+    seed=seed(), resident=one_of(speed.RESIDENT),
 )
 def train_gan(
     dataset: ImageDataset,
@@ -106,6 +124,7 @@ def train_gan(
     log_dir: Path | None = None,
     checkpoint_dir: Path | None = None,
     checkpoint_every_n_steps: int = 500,
+    resident: str = "auto",
 ) -> ConditionalGAN:
     """Train a ConditionalGAN on `dataset` for exactly `steps` generator updates and return it.
 
@@ -116,7 +135,9 @@ def train_gan(
     "sqrt" class balance samples each image with weight 1/sqrt(its class count), so rare classes are
     seen more often without being repeated as hard as full balancing would. Seeded: on the CPU the
     same seed gives the same generator weights. `trainer_kwargs` go to pl.Trainer (accelerator,
-    devices, precision, logger, ...); the run length is set by `steps` only. Progress is one bar over the
+    devices, precision, logger, ...); the run length is set by `steps` only. Under DDP (`strategy="ddp"`, ...)
+    the ranks train on their shares of each batch with their gradients averaged, the monitor's stop is agreed
+    between them, and only rank zero writes sample grids and checkpoints. Progress is one bar over the
     generator steps (`StepProgressBar`), on a terminal only unless enable_progress_bar says otherwise.
 
     `log_dir` adds a CSVLogger writing the training curves to `log_dir/metrics.csv` (one row every
@@ -127,7 +148,9 @@ def train_gan(
     run started with that file there resumes from it and ends with the weights an uninterrupted run
     ends with, and the file is removed once the run has finished.
     A run stopped by the TrainingMonitor (divergence, collapse) raises its one-line GanaugError here,
-    after the Trainer has finished cleanly.
+    after the Trainer has finished cleanly. `resident` ("auto", "on", "off"; `ganaug.gan.speed`) keeps the
+    training images on the Trainer's device, the batches gathered there by index (the same batches); else a
+    loader collates them, into pinned memory on CUDA.
     """
     if len(dataset) == 0:
         raise GanaugError("the GAN training set is empty; check the minority classes have training images")
@@ -142,6 +165,8 @@ def train_gan(
     if fixed:
         raise GanaugError(f"trainer options {fixed} are set by ganaug for the GAN; set its length with steps=N")
 
+    if settings.get("strategy") in _DDP:
+        settings["strategy"] = f"{settings['strategy']}_find_unused_parameters_true"
     pl.seed_everything(seed, verbose=False)
     gan = module(
         image_shape=dataset.image_shape,
@@ -151,7 +176,13 @@ def train_gan(
     )
     batch = min(batch_size, len(dataset))
     sampler = RunSampler(_epoch_sampler(dataset, class_balance, seed), batch, steps)
-    loader = DataLoader(dataset, batch_size=batch, sampler=sampler, drop_last=True, num_workers=0)
+    device = accelerator_device(settings)
+    if speed.resident_fits(dataset.images.nbytes, device, resident):
+        gan.use_resident(dataset.images, dataset.labels)
+        loader = DataLoader(_Indices(dataset), batch_size=batch, sampler=sampler, drop_last=True)
+    else:
+        pinned = device.type == "cuda"
+        loader = DataLoader(dataset, batch_size=batch, sampler=sampler, drop_last=True, pin_memory=pinned)
     namespace = namespace_for(gan)
     if log_dir is not None:
         csv = namespace.loggers.CSVLogger(log_dir, name="", version="")
