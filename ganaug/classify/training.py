@@ -29,7 +29,7 @@ from ganaug.data.dataset import DatasetSplits
 from ganaug.errors import at_least, checked
 from ganaug.errors import seed as seed_constraint
 from ganaug.gan.resume import discard_checkpoint, existing_checkpoint
-from ganaug.lightning import build_trainer, namespace_for
+from ganaug.lightning import accelerator_device, build_trainer, namespace_for
 from ganaug.synth.bank import SyntheticBank
 from ganaug.synth.mixing import SYNTHETIC_SHARE
 
@@ -181,10 +181,10 @@ def fit_strategy(
         needs=plan.model_kwargs,
         **(model_kwargs or {}),
     )
-    loader = DataLoader(
-        plan.dataset, batch_size=batch_size, shuffle=plan.sampler is None, sampler=plan.sampler, num_workers=num_workers
-    )
-    val_loader = DataLoader(splits.val, batch_size=EVAL_BATCH, num_workers=num_workers) if len(splits.val) else None
+    loading = {"num_workers": num_workers, "pin_memory": accelerator_device(trainer_kwargs).type == "cuda"}
+    shuffle = plan.sampler is None
+    loader = DataLoader(plan.dataset, batch_size=batch_size, shuffle=shuffle, sampler=plan.sampler, **loading)
+    val_loader = DataLoader(splits.val, batch_size=EVAL_BATCH, **loading) if len(splits.val) else None
     name = name or f"{parsed.name}/seed{seed}"
     fit_seconds = fit(net, loader, val_loader, epochs=epochs, trainer_kwargs=trainer_kwargs, name=name,
                       checkpoint_dir=checkpoint_dir)  # fmt: skip

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import torch
 from omegaconf import DictConfig
 
 from ganaug.auto.search import AUTO
 from ganaug.classify.parts import is_synthetic
+from ganaug.flow.settings import trainer_kwargs
 from ganaug.flow.stage import Stage
 from ganaug.flow.stages import BankStage, DataStage, ExtractorStage, GanStage, Prepared
+from ganaug.lightning import accelerator_device
 from ganaug.quality.features import FeatureExtractor
 from ganaug.synth.bank import SyntheticBank
 
@@ -37,6 +40,12 @@ class Flow:
         if at not in self._outputs:
             self._outputs[at] = self.stage(kind, **params).output()
         return self._outputs[at]
+
+    @property
+    def device(self) -> torch.device:
+        """Where the work outside Lightning fits runs (generation, the gate, quality metrics): the first device
+        of the `trainer` group's accelerator, as the fits themselves run there."""
+        return accelerator_device(trainer_kwargs(self.cfg))
 
     @property
     def prepared(self) -> Prepared:

@@ -26,6 +26,7 @@ from ganaug.classify.training import fit
 from ganaug.data.dataset import ImageDataset, check_same_data
 from ganaug.errors import GanaugError, at_least, checked, seed
 from ganaug.fileio import atomic_path, read_json, write_json
+from ganaug.quality.neighbours import point_dtype
 
 FORMAT = "ganaug-feature-extractor"
 VERSION = 1
@@ -65,25 +66,32 @@ class FeatureExtractor(nn.Module):
         return images
 
     def _pooled(self, images: torch.Tensor) -> torch.Tensor:
-        device = self.net.head.weight.device
-        return self.net.features(normalise(self._check(images).to(device)))
+        return self.net.features(normalise(self._check(images).to(self.device)))
 
     @torch.no_grad()
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 images (N, C, H, W) -> float32 features (N, num_features)."""
         return self._pooled(images)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the network is (and its features are computed)."""
+        return self.net.head.weight.device
+
     @torch.no_grad()
     def embed(self, images: torch.Tensor | np.ndarray, batch_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
-        """Features (N, D) float64 and class probabilities (N, K) float64 on CPU, `batch_size` at a time."""
+        """Features (N, D) and class probabilities (N, K), `batch_size` images at a time, on the extractor's
+        device in `point_dtype` there (float64 on the CPU), for the metrics to compute where they are."""
+        dtype = point_dtype(self.device)
         feats, probs = [], []
         for start in range(0, len(images), batch_size):
             pooled = self._pooled(self._check(images[start : start + batch_size]))
-            feats.append(pooled.double().cpu())
-            probs.append(self.net.head(pooled).softmax(dim=1).double().cpu())
+            feats.append(pooled.to(dtype))
+            probs.append(self.net.head(pooled).softmax(dim=1).to(dtype))
         if not feats:
             k = len(self.class_names)
-            return torch.zeros(0, self.num_features, dtype=torch.float64), torch.zeros(0, k, dtype=torch.float64)
+            empty = {"dtype": dtype, "device": self.device}
+            return torch.zeros(0, self.num_features, **empty), torch.zeros(0, k, **empty)
         return torch.cat(feats), torch.cat(probs)
 
     def save(self, directory: str | Path) -> Path:

@@ -40,7 +40,7 @@ def fid_kid(
     kid_subset_size: int = 1000,
     seed: int = 0,
 ) -> FidKid:
-    """FID and KID between real and generated features (N, D) / (M, D).
+    """FID and KID between real and generated features (N, D) / (M, D), computed on the device `real` is on.
 
     KID is the unbiased MMD estimate: about 0 for two independent samples of one distribution, slightly
     negative (order 1/M) when both sides are the very same points. Its subset size is
@@ -49,7 +49,8 @@ def fid_kid(
     A value that cannot be computed (fewer than 2 samples on a side) is None, with `reason`.
     Returns {"fid", "kid_mean", "kid_std", "kid_subset_size", "n_real", "n_fake", "reason"}.
     """
-    real, fake = as_points(real), as_points(fake)
+    real = as_points(real)
+    fake = as_points(fake, real.device)
     if real.shape[1:] != fake.shape[1:]:
         raise GanaugError(f"real features are {tuple(real.shape)} but generated ones {tuple(fake.shape)}; same D")
     if kid_subsets < 1 or kid_subset_size < 2:
@@ -60,16 +61,19 @@ def fid_kid(
         out["reason"] = f"needs at least 2 real and 2 generated samples, got {len(real)} and {len(fake)}"
         return out
     extractor = _Precomputed(real.shape[1])
-    fid = FrechetInceptionDistance(feature=extractor)
+    local = {"sync_on_compute": False}  # both sets are here: nothing to gather from other ranks of a distributed run
+    fid = FrechetInceptionDistance(feature=extractor, **local).to(real.device)
     fid.update(real, real=True)
     fid.update(fake, real=False)
     subset = min(kid_subset_size, len(real), len(fake))
     with warnings.catch_warnings():  # torchmetrics warns that KID keeps every feature: they are ours already
         warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
-        kid = KernelInceptionDistance(feature=extractor, subsets=kid_subsets, subset_size=subset)
+        kid = KernelInceptionDistance(feature=extractor, subsets=kid_subsets, subset_size=subset, **local)
+        kid = kid.to(real.device)
     kid.update(real, real=True)
     kid.update(fake, real=False)
-    with torch.random.fork_rng(devices=[]):
+    cuda = [real.device.index or 0] if real.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
         torch.manual_seed(seed)
         kid_mean, kid_std = kid.compute()
     out.update(fid=float(fid.compute()), kid_mean=float(kid_mean), kid_std=float(kid_std), kid_subset_size=subset)

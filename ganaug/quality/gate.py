@@ -41,7 +41,12 @@ def _check_setup(extractor: FeatureExtractor, train: ImageDataset, samples: Any)
 
 
 def _resolve_threshold(
-    train: ImageDataset, drop_near_copies: bool, threshold: float | None, heldout: ImageDataset | None, quantile: float
+    train: ImageDataset,
+    drop_near_copies: bool,
+    threshold: float | None,
+    heldout: ImageDataset | None,
+    quantile: float,
+    device: torch.device,
 ) -> float | None:
     if not drop_near_copies:
         return None
@@ -49,7 +54,7 @@ def _resolve_threshold(
         if threshold < 0:
             raise GanaugError(f"near_copy_threshold={threshold}: a distance threshold must be >= 0")
         return float(threshold)
-    return near_copy_threshold(heldout if heldout is not None else train, train, quantile)
+    return near_copy_threshold(heldout if heldout is not None else train, train, quantile, device)
 
 
 def own_class_confidence(
@@ -75,7 +80,7 @@ def _chunks(images: torch.Tensor | np.ndarray, n: int) -> Iterator[tuple[int, to
 def _confidence(batch: torch.Tensor, labels: np.ndarray, extractor: FeatureExtractor) -> np.ndarray:
     """The domain classifier's probability of each image's own class."""
     _, probs = extractor.embed(batch)
-    return probs[torch.arange(len(batch)), labels].numpy()
+    return probs.double().cpu()[torch.arange(len(batch)), labels].numpy()
 
 
 @checked(min_confidence=PROBABILITY)
@@ -99,7 +104,7 @@ def gate_samples(
         confident = _confidence(batch, labels[start : start + len(batch)], extractor) >= min_confidence
         low[start : start + len(batch)] = ~confident
         if near_copy_threshold is not None and confident.any():
-            distances = pixel_distance_to_train(batch[torch.from_numpy(confident)], train).numpy()
+            distances = pixel_distance_to_train(batch[torch.from_numpy(confident)], train, extractor.device).numpy()
             copy[start : start + len(batch)][confident] = distances <= near_copy_threshold
     return low, copy
 
@@ -146,7 +151,7 @@ def gate_bank(
     dropped_low_confidence, dropped_near_copy, kept}, "per_class": {name: {class_id, ...same counts}}}.
     """
     _check_setup(extractor, train, bank)
-    threshold = _resolve_threshold(train, drop_near_copies, near_copy_threshold, heldout, quantile)
+    threshold = _resolve_threshold(train, drop_near_copies, near_copy_threshold, heldout, quantile, extractor.device)
     labels = np.asarray(bank.labels)
     low, copy = gate_samples(
         bank.images, labels, extractor, train, min_confidence=min_confidence, near_copy_threshold=threshold
@@ -259,7 +264,7 @@ def generate_gated(
     names = [str(n) for n in sampler.class_names]
     _check_setup(extractor, train, sampler)
     tallies = {int(c): GateTally(int(c), int(n)) for c, n in sorted(targets.items()) if int(n) > 0}
-    threshold = _resolve_threshold(train, drop_near_copies, near_copy_threshold, heldout, quantile)
+    threshold = _resolve_threshold(train, drop_near_copies, near_copy_threshold, heldout, quantile, extractor.device)
     gen = torch.Generator().manual_seed(int(seed))
     rounds = 0
     with bar(sum(t.target for t in tallies.values()), "quality gate", unit="img", show=progress) as kept:

@@ -20,7 +20,8 @@ from ganaug.quality.results import Prdc
 
 
 def prdc(real: torch.Tensor, fake: torch.Tensor, k: int = 5) -> Prdc:
-    """Precision, recall, density, coverage of `fake` (M, D) against `real` (N, D) with k neighbours.
+    """Precision, recall, density, coverage of `fake` (M, D) against `real` (N, D) with k neighbours, computed
+    on the device `real` is on.
 
     Both sets need more than k points; otherwise the values are None with the `reason`.
     Returns {"precision", "recall", "density", "coverage", "k", "n_real", "n_fake", "reason"}.
@@ -35,11 +36,13 @@ def prdc(real: torch.Tensor, fake: torch.Tensor, k: int = 5) -> Prdc:
         return out
     if real.shape[1:] != fake.shape[1:]:
         raise GanaugError(f"real features are {tuple(real.shape)} but generated ones {tuple(fake.shape)}; same D")
-    real_radii = kth_nearest_distance(real, real, k, exclude_self=True)
-    fake_radii = kth_nearest_distance(fake, fake, k, exclude_self=True)
-    inside_real = torch.zeros(len(fake), dtype=torch.float64)  # real balls holding each generated point
-    nearest_fake = torch.full((len(real),), float("inf"), dtype=torch.float64)
-    real_recalled = torch.zeros(len(real), dtype=torch.bool)
+    fake = fake.to(real.device)
+    device, dtype = real.device, real.dtype
+    real_radii = kth_nearest_distance(real, real, k, exclude_self=True).to(device, dtype)
+    fake_radii = kth_nearest_distance(fake, fake, k, exclude_self=True).to(device, dtype)
+    inside_real = torch.zeros(len(fake), dtype=torch.float64, device=device)  # real balls holding each generated point
+    nearest_fake = torch.full((len(real),), float("inf"), dtype=dtype, device=device)
+    real_recalled = torch.zeros(len(real), dtype=torch.bool, device=device)
     for start in range(0, len(fake), CHUNK):
         d = torch.cdist(fake[start : start + CHUNK], real)  # (chunk, N)
         inside_real[start : start + len(d)] = (d < real_radii[None, :]).sum(dim=1).double()

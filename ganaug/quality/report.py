@@ -64,7 +64,8 @@ def quality_report(
     memorisation compares pixel distances to `train` with those of `heldout`. At most `max_per_class`
     samples per class and side enter the feature and distance metrics (a seeded choice; None = all).
     `cas_kwargs` go to `classification_accuracy_score` (epochs, batch_size, ...); cas=False skips it.
-    `progress` shows a bar over the measures (None: on a terminal only).
+    `progress` shows a bar over the measures (None: on a terminal only). Every measure runs on the extractor's
+    device (move it there with `extractor.to(device)`), the CAS fits on the Trainer's (`cas_kwargs`).
     Returns {"bank": {directory, size, counts}, "classes", "extractor": extractor.meta,
     "overall": {"fid_kid", "prdc", "confidence"}, "per_class": {name: {"class_id", "fid_kid", "prdc",
     "confidence", "memorisation"}}, "memorisation", "cas"} (see each module for the inner keys).
@@ -81,10 +82,12 @@ def quality_report(
     with bar(5 if cas else 4, "quality metrics", unit="measure", show=progress) as measures:
         real_f, _ = extractor.embed(real.images)
         fake_f, fake_p = extractor.embed(fake_images)
+        fake_p = fake_p.double().cpu()
         measures.update()
         fid_args = {"kid_subsets": kid_subsets, "kid_subset_size": kid_subset_size, "seed": seed}
         memo = memorisation(
-            fake_images, fake_labels, train, heldout, threshold=near_copy_threshold, quantile=near_copy_quantile
+            fake_images, fake_labels, train, heldout, threshold=near_copy_threshold, quantile=near_copy_quantile,
+            device=extractor.device,
         )
         measures.update()
         names = bank.class_names
