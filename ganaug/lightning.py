@@ -25,10 +25,13 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ganaug.errors import GanaugError
 from ganaug.progress import shown
+
+if TYPE_CHECKING:
+    import torch
 
 NAMESPACES = {"pytorch_lightning": "pytorch_lightning", "lightning": "lightning.pytorch"}
 ENV = "GANAUG_LIGHTNING"
@@ -200,6 +203,34 @@ def is_factory(value: Any) -> bool:
 
 def _made(value: Any, namespace: ModuleType, **kwargs: Any) -> Any:
     return in_namespace(value, namespace)(**kwargs) if is_factory(value) else value
+
+
+def accelerator_device(trainer_kwargs: Mapping[str, Any] | None = None) -> torch.device:
+    """The torch device of a Trainer's first device for these Trainer arguments: where ganaug runs what it
+    does outside fits (generation, the gate, quality metrics), beside the fits themselves.
+
+    `accelerator` "cpu" is the CPU, "gpu"/"cuda" CUDA, "mps" Apple's, "auto" (Lightning's default) CUDA when
+    present; `devices` given as a list or "i,j" picks the first index.
+    """
+    import torch
+
+    settings = dict(trainer_kwargs or {})
+    accelerator = str(settings.get("accelerator", "auto")).lower()
+    if accelerator == "mps":
+        return torch.device("mps")
+    if accelerator not in ("gpu", "cuda") and not (accelerator == "auto" and torch.cuda.is_available()):
+        return torch.device("cpu")
+    devices = settings.get("devices", "auto")
+    if isinstance(devices, str) and "," in devices:
+        devices = [int(d) for d in devices.split(",") if d.strip()]
+    first = devices[0] if isinstance(devices, (list, tuple)) and devices else 0
+    return torch.device("cuda", int(first))
+
+
+def is_rank_zero() -> bool:
+    """Whether this process is rank zero of a distributed run, or not in one (Lightning's launchers set the
+    rank in the environment of every process they start)."""
+    return all(int(os.environ.get(key, 0)) == 0 for key in ("RANK", "LOCAL_RANK", "NODE_RANK"))
 
 
 def build_trainer(

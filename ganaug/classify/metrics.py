@@ -70,15 +70,16 @@ def classification_metrics(
     preds = preds.argmax(dim=1) if preds.ndim == 2 else preds.reshape(-1).to(torch.int64)
     _validate(preds, targets, num_classes, train_counts)
     support = torch.bincount(targets, minlength=num_classes)
-    recall = MulticlassRecall(num_classes=num_classes, average="none")(preds, targets)
+    local = {"num_classes": num_classes, "sync_on_compute": False}
+    recall = MulticlassRecall(average="none", **local)(preds, targets)
     per_class = [float(r) if s > 0 else None for r, s in zip(recall.tolist(), support.tolist(), strict=True)]
-    balanced = BalancedAccuracy(num_classes)
+    balanced = BalancedAccuracy(**local)
     balanced.update(preds, targets)
     rarest = min(range(num_classes), key=lambda c: (train_counts[c], c))
     return {
-        "accuracy": float(MulticlassAccuracy(num_classes=num_classes, average="micro")(preds, targets)),
+        "accuracy": float(MulticlassAccuracy(average="micro", **local)(preds, targets)),
         "balanced_accuracy": float(balanced.compute()),
-        "macro_f1": float(MulticlassF1Score(num_classes=num_classes, average="macro")(preds, targets)),
+        "macro_f1": float(MulticlassF1Score(average="macro", **local)(preds, targets)),
         "per_class_recall": per_class,
         "rarest_class": rarest,
         "rarest_class_recall": per_class[rarest],

@@ -12,6 +12,7 @@ from ganaug.classify.summary import optimized_value
 from ganaug.cli.runner import CONFIG_PATH, VERSION_BASE, hydra_entry, run_task
 from ganaug.fileio import write_json
 from ganaug.flow.run import run_flow
+from ganaug.lightning import is_rank_zero
 from ganaug.report.auto import decision_table
 from ganaug.report.table import run_table
 
@@ -26,6 +27,8 @@ def flow(cfg: DictConfig, run_dir: Path) -> float:
     """
     result = run_flow(cfg)
     rows = result.evaluation.rows
+    if not is_rank_zero():  # a distributed run's other ranks trained beside rank zero, which writes and prints
+        return optimized_value(rows, cfg.optimized_metric, cfg.optimized_strategy)
     write_json(run_dir / "artifacts.json", result.artifacts)
     if result.quality is not None:
         write_json(run_dir / "quality.json", result.quality)

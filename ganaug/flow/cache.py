@@ -16,6 +16,7 @@ from filelock import FileLock, Timeout
 
 from ganaug.errors import GanaugError
 from ganaug.fileio import write_json
+from ganaug.lightning import is_rank_zero
 
 log = logging.getLogger("ganaug")
 
@@ -76,8 +77,45 @@ def remove_entry(path: Path) -> None:
         path.with_suffix(".json").unlink(missing_ok=True)
 
 
+def entry_path(root: str | Path, stage: str, payload: Any) -> Path:
+    """Where the cache under `root` keeps the output of `stage` for `payload`: `root/<stage>-<key>`."""
+    return Path(root) / f"{stage}-{cache_key(payload)}"
+
+
+def _barrier() -> None:
+    """Wait for every rank of the distributed run this process is in (none: return at once)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+def _follow_rank_zero(path: Path, stage: str, build: Callable[[Path], None], distributed: bool) -> Path:
+    """A rank other than zero of a distributed run: rank zero writes the entry. A `distributed` build's fits
+    need every rank, so this rank runs it too, into a private folder it then removes; then it waits."""
+    if distributed and not path.is_dir():
+        private = path.with_name(f".{path.name}.pid{os.getpid()}.partial")
+        shutil.rmtree(private, ignore_errors=True)
+        try:
+            build(private)
+        finally:
+            shutil.rmtree(private, ignore_errors=True)
+    _barrier()
+    if not path.is_dir():
+        raise GanaugError(
+            f"{stage}: {path} is missing after rank zero's build; build the stage on one device first "
+            "(trainer.devices=1), then run distributed"
+        )
+    return path
+
+
 def cached_stage(
-    root: str | Path, stage: str, payload: Any, build: Callable[[Path], None], resumable: bool = False
+    root: str | Path,
+    stage: str,
+    payload: Any,
+    build: Callable[[Path], None],
+    resumable: bool = False,
+    distributed: bool = False,
 ) -> Path:
     """Return `root/<stage>-<key>`, calling `build(folder)` first when it does not exist yet.
 
@@ -86,8 +124,19 @@ def cached_stage(
     then use it. A failed build is removed; a `resumable` stage's build interrupted by anything but a
     GanaugError (a kill, Ctrl-C, a lost device) is kept, and the next build of the entry resumes it. The
     payload is kept beside the entry in `<folder>.json` for people reading the cache.
+    In a distributed run (Lightning's DDP) rank zero builds and writes the entry and the other ranks wait for
+    it; a `distributed` build (its fits use every rank) runs on each rank, only rank zero's kept.
     """
-    path = Path(root) / f"{stage}-{cache_key(payload)}"
+    path = entry_path(root, stage, payload)
+    if not is_rank_zero():
+        return _follow_rank_zero(path, stage, build, distributed)
+    path = _built(path, stage, payload, build, resumable)
+    _barrier()
+    return path
+
+
+def _built(path: Path, stage: str, payload: Any, build: Callable[[Path], None], resumable: bool) -> Path:
+    """The entry at `path`, built by this process (or a parallel job) when it is missing."""
     lock = FileLock(path.with_name(f".{path.name}.lock"))
     if path.is_dir():
         log.info("%s: reusing %s", stage, path)

@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ganaug.classify.classical import classical_transform
 from ganaug.errors import GanaugError
+from ganaug.lightning import accelerator_device
 
 # Keys of the classifier group that set its training, not its constructor.
 TRAINING_KEYS = ("epochs", "batch_size", "checkpoint_dir")
@@ -56,6 +57,16 @@ def section(cfg: DictConfig, key: str) -> Any:
 def trainer_kwargs(cfg: DictConfig) -> dict[str, Any]:
     """The `trainer` group's arguments of every Lightning Trainer the flow builds (instantiated)."""
     return dict(instantiate(cfg.trainer, _partial_=True, _convert_="all").keywords)
+
+
+def single_device_kwargs(cfg: DictConfig) -> dict[str, Any]:
+    """`trainer_kwargs` on the first device only, without a distributed strategy: the small fits of the
+    feature extractor and CAS, which rank zero of a distributed run makes alone while the others wait."""
+    kwargs = trainer_kwargs(cfg)
+    kwargs.pop("strategy", None)
+    device = accelerator_device(kwargs)
+    kwargs["devices"] = [device.index or 0] if device.type == "cuda" else 1
+    return kwargs
 
 
 def logged_trainer_kwargs(cfg: DictConfig, classifier: bool) -> dict[str, Any]:

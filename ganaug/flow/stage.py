@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from omegaconf import DictConfig, OmegaConf
 
 from ganaug.errors import GanaugError
-from ganaug.flow.cache import cache_key, cached_stage, remove_entry
+from ganaug.flow.cache import cache_key, cached_stage, entry_path, remove_entry
+from ganaug.lightning import is_rank_zero
 
 if TYPE_CHECKING:
     from ganaug.flow.context import Flow
@@ -53,6 +54,8 @@ class Stage(ABC, Generic[T]):
     name: ClassVar[str]
     sections: ClassVar[tuple[str, ...]] = ()
     resumable: ClassVar[bool] = False
+    # Whether the build's fits use every rank of a distributed run (each rank builds; rank zero's is kept).
+    distributed: ClassVar[bool] = False
 
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
@@ -81,9 +84,19 @@ class Stage(ABC, Generic[T]):
         """The cache key of this stage's output."""
         return cache_key(self.payload())
 
+    def prerequisites(self) -> list[tuple[type[Stage], dict[str, Any]]]:
+        """The stages (kind, parameters) whose outputs `build` reads, in the order it reads them."""
+        return []
+
     def folder(self) -> Path:
-        """The output's folder in the cache, built first when it is missing."""
-        return cached_stage(self.cfg.cache_dir, self.name, self.payload(), self.build, resumable=self.resumable)
+        """The output's folder in the cache, built first when it is missing. On a rank other than zero of a
+        distributed run, whose entries rank zero builds, the prerequisites come first: their builds may hold
+        fits that need this rank, in the order rank zero's build reaches them."""
+        if not is_rank_zero() and not entry_path(self.cfg.cache_dir, self.name, self.payload()).is_dir():
+            for kind, params in self.prerequisites():
+                self.flow.output(kind, **params)
+        return cached_stage(self.cfg.cache_dir, self.name, self.payload(), self.build, resumable=self.resumable,
+                            distributed=self.distributed)  # fmt: skip
 
     @abstractmethod
     def build(self, folder: Path) -> None:

@@ -19,13 +19,14 @@ from ganaug.data.dataset import DatasetSplits
 from ganaug.data.imbalance import PROFILES, check_training_counts, make_imbalanced, select_minority, synthetic_targets
 from ganaug.fileio import atomic_path, read_json, write_json
 from ganaug.flow.cache import source_fingerprint
-from ganaug.flow.settings import config_keys, gan_module, logged_trainer_kwargs, section, trainer_kwargs
+from ganaug.flow.settings import config_keys, gan_module, logged_trainer_kwargs, section, single_device_kwargs
 from ganaug.flow.stage import Stage
 from ganaug.gan.callbacks import SnapshotCallback, snapshot_dir
 from ganaug.gan.export import GeneratorArtifact, export_generator
 from ganaug.gan.module import ConditionalGAN
 from ganaug.gan.resume import CHECKPOINTS
 from ganaug.gan.training import gan_training_set, snapshot_steps, train_gan, trained_classes
+from ganaug.lightning import is_rank_zero
 from ganaug.quality.features import FeatureExtractor, train_feature_extractor
 from ganaug.quality.gate import generate_gated
 from ganaug.quality.report import quality_report
@@ -118,6 +119,7 @@ class GanStage(Stage[Path]):
 
     name = "gan"
     resumable = True
+    distributed = True
     sections = (
         "gan.condition_on",
         "gan.steps",
@@ -166,6 +168,7 @@ class GanStage(Stage[Path]):
                 sample_every_n_steps=gan.sample_every_n_steps,
                 checkpoint_dir=directory / CHECKPOINTS,
                 checkpoint_every_n_steps=gan.checkpoint_every_n_steps,
+                resident=gan.resident,
             )
 
     def _snapshots(self, directory: Path) -> list[pl.Callback]:
@@ -183,7 +186,9 @@ class GanStage(Stage[Path]):
     def build(self, folder: Path) -> None:
         folder.mkdir(exist_ok=True)
         trained = self.train(folder)
-        export_generator(trained, folder / "generator", self.flow.prepared.splits.class_names, config=self.payload())
+        if is_rank_zero():
+            names = self.flow.prepared.splits.class_names
+            export_generator(trained, folder / "generator", names, config=self.payload())
 
     def verify(self, folder: Path) -> None:
         """The exported generator (and each snapshot) loads and fits the prepared data."""
@@ -214,11 +219,11 @@ class ExtractorStage(Stage[FeatureExtractor]):
             seed=settings["seed"],
             epochs=settings["epochs"],
             width=settings["width"],
-            trainer_kwargs=trainer_kwargs(self.cfg),
+            trainer_kwargs=single_device_kwargs(self.cfg),
         ).save(folder)
 
     def load(self, folder: Path) -> FeatureExtractor:
-        return FeatureExtractor.load(folder, expect=self.flow.prepared.splits.train)
+        return FeatureExtractor.load(folder, expect=self.flow.prepared.splits.train).to(self.flow.device)
 
 
 class BankStage(Stage[SyntheticBank]):
@@ -246,10 +251,14 @@ class BankStage(Stage[SyntheticBank]):
             "extractor": self.flow.stage(ExtractorStage).key() if gate else None,
         }
 
+    def prerequisites(self) -> list[tuple[type[Stage], dict[str, Any]]]:
+        """The GAN, then (gate on) the extractor."""
+        return [(GanStage, {}), *([(ExtractorStage, {})] if self.cfg.gan.gate.enabled else [])]
+
     def build(self, folder: Path) -> None:
         prepared = self.flow.prepared
         directory = self.flow.stage(GanStage).generator_dir(self.snapshot)
-        artifact = GeneratorArtifact.load(directory, expect=prepared.splits.train)
+        artifact = GeneratorArtifact.load(directory, expect=prepared.splits.train, device=self.flow.device)
         gate = self.cfg.gan.gate
         seed = self.cfg.gan.sample_seed
         if not gate.enabled:
@@ -290,6 +299,10 @@ class QualityStage(Stage[dict]):
         """The bank's key."""
         return {"bank": self.flow.stage(BankStage).key()}
 
+    def prerequisites(self) -> list[tuple[type[Stage], dict[str, Any]]]:
+        """The bank, then the extractor."""
+        return [(BankStage, {}), (ExtractorStage, {})]
+
     def build(self, folder: Path) -> None:
         settings = section(self.cfg, "quality")
         prepared = self.flow.prepared
@@ -301,7 +314,7 @@ class QualityStage(Stage[dict]):
             k=settings["k"],
             max_per_class=settings["max_per_class"],
             cas=settings["cas"],
-            cas_kwargs={"steps": settings["cas_steps"], "trainer_kwargs": trainer_kwargs(self.cfg)},
+            cas_kwargs={"steps": settings["cas_steps"], "trainer_kwargs": single_device_kwargs(self.cfg)},
             progress=self.cfg.trainer.enable_progress_bar,
         )
         with atomic_path(folder) as tmp:

@@ -44,7 +44,8 @@ class TrainingMonitor(CallbackCore):
       each trained class are drawn; when their mean pairwise distance is below `collapse_ratio` times that
       of the class's real training images, log a warning; after `collapse_patience` such checks in a row,
       stop. 0 steps turns it off; classes with fewer than 2 real images are not checked.
-    A stop sets `trainer.should_stop` and the module's `failure` (train_gan raises it as a GanaugError).
+    A stop sets `trainer.should_stop` and the module's `failure` (train_gan raises it as a GanaugError). In a
+    distributed run every rank checks at the same steps and the decision is reduced across them, so all stop.
     A Lightning Callback of either namespace (`ganaug.lightning`).
     """
 
@@ -145,9 +146,11 @@ class TrainingMonitor(CallbackCore):
             return
         keys = list(pending[0])
         table = torch.stack([p[k].float() for p in pending for k in keys]).view(len(pending), -1).cpu()  # one sync
-        if not bool(torch.isfinite(table).all()):
+        finite = bool(torch.isfinite(table).all())
+        if self.agreed(trainer, not finite):
             values = ", ".join(f"{k}={float(v):.4g}" for k, v in pl_module.step_stats.items())
-            message = f"GAN training diverged: non-finite loss by generator step {step} ({values}); {_TRY}"
+            seen = f"({values})" if not finite else "(on another rank)"
+            message = f"GAN training diverged: non-finite loss by generator step {step} {seen}; {_TRY}"
             self.stop(trainer, pl_module, message)
             return
         if not self.saturation_window or "d_acc" not in keys:
@@ -166,6 +169,7 @@ class TrainingMonitor(CallbackCore):
     def check_collapse(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
         """Sample each reference class with fixed noise and compare its diversity with the real images'."""
         names = self._class_names
+        stop = None
         for c, real in self.reference.items():
             if real <= 0:
                 continue
@@ -182,9 +186,19 @@ class TrainingMonitor(CallbackCore):
                 f"(diversity {ratio:.3f} of the real images', below {self.collapse_ratio}) "
             )
             if self._streaks[c] >= self.collapse_patience:
-                self.stop(trainer, pl_module, f"{what}for {self._streaks[c]} checks in a row; {_TRY}")
-                return
+                stop = f"{what}for {self._streaks[c]} checks in a row; {_TRY}"
+                break
             log.warning("%scheck %d of %d before stopping", what, self._streaks[c], self.collapse_patience)
+        if self.agreed(trainer, stop is not None):
+            elsewhere = f"GAN samples collapsed on another rank at generator step {step}; {_TRY}"
+            self.stop(trainer, pl_module, stop or elsewhere)
+
+    @staticmethod
+    def agreed(trainer: pl.Trainer, stop: bool) -> bool:
+        """Whether any rank asks to stop (every rank calls this at the same step, as Lightning's EarlyStopping
+        reduces its decision): the ranks of a distributed run stop together, so none waits for the others."""
+        strategy = getattr(trainer, "strategy", None)
+        return bool(strategy.reduce_boolean_decision(stop, all=False)) if strategy is not None else stop
 
     def stop(self, trainer: pl.Trainer, pl_module: pl.LightningModule, message: str) -> None:
         """End the fit cleanly and leave the reason on the module (`failure`) for train_gan to raise."""
