@@ -2,18 +2,25 @@
 
     python benchmarks/throughput.py                       # every section on the CPU
     python benchmarks/throughput.py --device cuda         # on a GPU
-    python benchmarks/throughput.py --sections gan --batches 64,256
+    python benchmarks/throughput.py --sections gan --batches 64,256 --compile reduce-overhead --autocast bf16
 
 Sections (each prints a table; a ratio > 1 means ganaug is faster than the reference):
 - gan: GAN training images/s (one D and one G update per batch) through `ganaug.gan.training.train_gan`
-  (Lightning, the `gan=dcgan` config's networks) versus `reference.gan_steps_per_second` (same networks,
-  a hand-written loop), at each batch size, 32x32 gray and RGB;
+  (Lightning, the `gan=dcgan` config's networks, its default step settings: resident data, Adam "auto")
+  versus `reference.gan_steps_per_second` (same networks, a hand-written loop), at each batch size, 32x32
+  gray and RGB; with `--compile`, `--autocast` or `--channels-last` a second ganaug row uses them too, with
+  the largest weight difference it ends with against the default row (the same run otherwise);
 - generate: samples/s of `SyntheticBank.generate` (28x28, memory-mapped bank on disk) versus a loop
   that generates into a list and saves one .npy;
 - mixing: classifier epoch seconds over a `MixedDataset` and over `GANAugDataModule.train_dataloader()`
   versus over a plain TensorDataset of the same size, one hand-written training loop for all;
 - memory: peak host memory (and device memory on a GPU) while a bank of `--bank-size` 28x28 samples is
-  generated and then read back through a MixedDataset, measured in a fresh process (bank_memory.py).
+  generated and then read back through a MixedDataset, measured in a fresh process (bank_memory.py);
+- quality: seconds of the bank's quality metrics (domain features, FID/KID, precision/recall/density/
+  coverage, pixel memorisation; `ganaug.quality.report.quality_report` without CAS) with the extractor on
+  `--device` versus the same on the CPU (on the CPU both rows are the CPU: the ratio is about 1);
+- auto: seconds of `auto`'s decision on toy 16x16 data with `--workers` candidates trained at once versus
+  one at a time (`AutoSettings.workers`), and whether both chose the same.
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ from ganaug.synth.datamodule import GANAugDataModule  # noqa: E402
 from ganaug.synth.mixing import MixedDataset  # noqa: E402
 
 NUM_CLASSES = 10
-SECTIONS = ("gan", "generate", "mixing", "memory")
+SECTIONS = ("gan", "generate", "mixing", "memory", "quality", "auto")
 
 
 def gan_module_kwargs() -> dict:
@@ -88,24 +95,39 @@ def trainer_kwargs(device: torch.device, callbacks: list) -> dict:
     return {"accelerator": accelerator, "devices": 1, "enable_progress_bar": False, "callbacks": callbacks}
 
 
-def bench_gan(device: torch.device, batches: list[int], steps: int, warmup: int) -> list[list[str]]:
-    """Rows: shape, batch, ganaug img/s, reference img/s, ratio."""
+def _ganaug_gan(
+    data: ImageDataset, module_kwargs: dict, batch: int, steps: int, warmup: int, device: torch.device
+) -> tuple[float, ConditionalGAN]:
+    """ganaug's images/s at `batch` over `steps` timed steps, and the trained GAN."""
+    timer = StepTimer(warmup)
+    gan = train_gan(
+        data,
+        list(range(NUM_CLASSES)),
+        steps=warmup + steps,
+        batch_size=batch,
+        class_balance="none",
+        module_kwargs=module_kwargs,
+        trainer_kwargs=trainer_kwargs(device, [timer]),
+    )
+    return steps * batch / timer.seconds, gan
+
+
+def _weight_gap(a: ConditionalGAN, b: ConditionalGAN) -> float:
+    """The largest absolute difference between the two GANs' generator weights."""
+    pairs = zip(a.generator.parameters(), b.generator.parameters(), strict=True)
+    return max(float((x.detach().float() - y.detach().float()).abs().max()) for x, y in pairs)
+
+
+def bench_gan(
+    device: torch.device, batches: list[int], steps: int, warmup: int, tuned: dict
+) -> list[list[str]]:
+    """Rows: shape, batch, settings, ganaug img/s, reference img/s, ratio, weight gap to the default row."""
     module_kwargs = gan_module_kwargs()
     rows = []
     for shape in ((1, 32, 32), (3, 32, 32)):
         for batch in batches:
             data = random_images(max(4 * batch, 2048), shape)
-            timer = StepTimer(warmup)
-            train_gan(
-                data,
-                list(range(NUM_CLASSES)),
-                steps=warmup + steps,
-                batch_size=batch,
-                class_balance="none",
-                module_kwargs=module_kwargs,
-                trainer_kwargs=trainer_kwargs(device, [timer]),
-            )
-            ours = steps * batch / timer.seconds
+            ours, default_gan = _ganaug_gan(data, module_kwargs, batch, steps, warmup, device)
             torch.manual_seed(0)
             g = build_generator(
                 module_kwargs["generator"],
@@ -131,8 +153,15 @@ def bench_gan(device: torch.device, batches: list[int], steps: int, warmup: int)
                 latent_dim=g.latent_dim,
                 ema_decay=module_kwargs["ema_decay"],
             )
-            rows.append(["x".join(map(str, shape)), str(batch), f"{ours:,.0f}", f"{ref:,.0f}", f"{ours / ref:.2f}"])
+            image = "x".join(map(str, shape))
+            rows.append([image, str(batch), "default", f"{ours:,.0f}", f"{ref:,.0f}", f"{ours / ref:.2f}", "0"])
             print("  gan", rows[-1], flush=True)
+            if tuned:
+                fast, tuned_gan = _ganaug_gan(data, {**module_kwargs, **tuned}, batch, steps, warmup, device)
+                label = ", ".join(f"{k}={v}" for k, v in tuned.items())
+                gap = f"{_weight_gap(tuned_gan, default_gan):.1e}"
+                rows.append([image, str(batch), label, f"{fast:,.0f}", f"{ref:,.0f}", f"{fast / ref:.2f}", gap])
+                print("  gan", rows[-1], flush=True)
     return rows
 
 
@@ -244,6 +273,55 @@ def bench_memory(device: torch.device, n: int, width: int, work: Path) -> list[l
     return [line.split("\t") for line in out.strip().splitlines()]
 
 
+def bench_quality(device: torch.device, n: int, work: Path) -> list[list[str]]:
+    """Rows: where, samples per side, seconds, CPU seconds / these (quality metrics of a 28x28 bank)."""
+    from ganaug.quality.features import train_feature_extractor
+    from ganaug.quality.report import quality_report
+
+    real = random_images(n, (1, 28, 28))
+    heldout = random_images(n, (1, 28, 28), seed=2)
+    fake = random_images(n, (1, 28, 28), seed=1)
+    bank = SyntheticBank.from_arrays(fake.images.numpy(), fake.labels.numpy(), real.class_names, work / "q-bank")
+    extractor = train_feature_extractor(real, epochs=1, trainer_kwargs=trainer_kwargs(torch.device("cpu"), []))
+    seconds = {}
+    for where in dict.fromkeys([torch.device("cpu"), device]):
+        extractor.to(where)
+        quality_report(bank, extractor, real, heldout, cas=False, max_per_class=None)  # warm-up
+        reference.sync(where)
+        start = time.perf_counter()
+        quality_report(bank, extractor, real, heldout, cas=False, max_per_class=None)
+        reference.sync(where)
+        seconds[where] = time.perf_counter() - start
+    cpu = seconds[torch.device("cpu")]
+    return [[str(where), f"{n:,}", f"{s:.2f}", f"{cpu / s:.2f}"] for where, s in seconds.items()]
+
+
+def bench_auto(device: torch.device, workers: int, epochs: int, work: Path) -> list[list[str]]:
+    """Rows: workers, trainings, decision seconds, one-at-a-time seconds / these, the same decision."""
+    from ganaug.auto.search import AutoSettings, GatedBanks, auto_search
+    from ganaug.data.dataset import DatasetSplits
+
+    splits = DatasetSplits(random_images(2000, (1, 16, 16)), random_images(300, (1, 16, 16), seed=2),
+                           random_images(300, (1, 16, 16), seed=3))  # fmt: skip
+    fake = random_images(500, (1, 16, 16), seed=1)
+    bank = SyntheticBank.from_arrays(fake.images.numpy(), fake.labels.numpy(), fake.class_names, work / "a-bank")
+    targets = {c: 50 for c in range(NUM_CLASSES)}
+    kwargs = {"batch_size": 64, "model_kwargs": {"width": 8},
+              "trainer_kwargs": {**trainer_kwargs(device, []), "num_sanity_val_steps": 0}}  # fmt: skip
+    results = {}
+    for count in dict.fromkeys([1, workers]):
+        settings = AutoSettings(workers=count, seed=0)
+        start = time.perf_counter()
+        result = auto_search(splits, {None: GatedBanks(bank)}, targets, settings=settings, epochs=epochs, **kwargs)
+        results[count] = (time.perf_counter() - start, result)
+    alone, first = results[1]
+    return [
+        [str(count), str(result.trainings), f"{seconds:.1f}", f"{alone / seconds:.2f}",
+         "yes" if [r.to_json() for r in result.rungs] == [r.to_json() for r in first.rungs] else "NO"]
+        for count, (seconds, result) in results.items()
+    ]  # fmt: skip
+
+
 def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
     """A Markdown table under a title."""
     print(f"\n### {title}\n")
@@ -261,6 +339,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", default="64,256,1024", help="GAN batch sizes")
     parser.add_argument("--steps", type=int, default=20, help="timed GAN steps per setting")
     parser.add_argument("--warmup", type=int, default=5, help="untimed GAN steps first")
+    parser.add_argument("--compile", default=None, help="a torch.compile mode for a second GAN row")
+    parser.add_argument("--autocast", default=None, help="bf16: autocast in a second GAN row")
+    parser.add_argument("--channels-last", action="store_true", help="NHWC memory in a second GAN row")
+    parser.add_argument("--quality-samples", type=int, default=5000, help="samples per side in the quality section")
+    parser.add_argument("--workers", type=int, default=2, help="auto section: candidates trained at once")
+    parser.add_argument("--auto-epochs", type=int, default=8, help="auto section: the final training's epochs")
     parser.add_argument("--generate", type=int, default=50_000, help="samples generated into a bank")
     parser.add_argument("--mix-real", type=int, default=10_000, help="real samples in the mixing epoch")
     parser.add_argument("--mix-synthetic", type=int, default=10_000, help="synthetic samples in the mixing epoch")
@@ -286,10 +370,13 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         if "gan" in sections:
             batches = [int(b) for b in args.batches.split(",")]
-            rows = bench_gan(device, batches, args.steps, args.warmup)
+            tuned = {k: v for k, v in (("compile", args.compile), ("autocast", args.autocast)) if v}
+            if args.channels_last:
+                tuned["channels_last"] = True
+            rows = bench_gan(device, batches, args.steps, args.warmup, tuned)
             print_table(
                 "GAN training (images/s, one D + one G update)",
-                ["image", "batch", "ganaug", "reference", "ratio"],
+                ["image", "batch", "settings", "ganaug", "reference", "ratio", "max weight gap"],
                 rows,
             )
         if "generate" in sections:
@@ -312,6 +399,13 @@ def main(argv: list[str] | None = None) -> int:
             )
             rows = bench_memory(device, args.bank_size, width, work)
             print_table(f"A bank of {args.bank_size:,} 28x28 samples", ["measure", "value"], rows)
+        if "quality" in sections:
+            rows = bench_quality(device, args.quality_samples, work)
+            print_table("Quality metrics of a bank (seconds, no CAS)", ["device", "samples", "s", "CPU / this"], rows)
+        if "auto" in sections:
+            rows = bench_auto(device, args.workers, args.auto_epochs, work)
+            print_table("auto's decision (seconds)", ["workers", "trainings", "s", "one at a time / this",
+                                                      "same decision"], rows)  # fmt: skip
     return 0
 
 

@@ -198,6 +198,12 @@ class GANModuleConfig:
     feature_matching: float = default_of(ConditionalGAN, "feature_matching")
     attention: bool = default_of(ConditionalGAN, "attention")
     monitor: GANMonitorConfig = field(default_factory=GANMonitorConfig)
+    # How the step runs (ganaug.gan.speed): Adam's implementation (auto: fused on CUDA), a torch.compile mode
+    # (null: eager), bf16 autocast of the networks (null: off), NHWC memory.
+    adam: str = default_of(ConditionalGAN, "adam")
+    compile: str | None = default_of(ConditionalGAN, "compile")
+    autocast: str | None = default_of(ConditionalGAN, "autocast")
+    channels_last: bool = default_of(ConditionalGAN, "channels_last")
 
 
 @dataclass
@@ -224,6 +230,8 @@ class GANConfig:
     class_balance: str = default_of(train_gan, "class_balance")
     sample_every_n_steps: int = default_of(train_gan, "sample_every_n_steps")
     checkpoint_every_n_steps: int = default_of(train_gan, "checkpoint_every_n_steps")
+    # The training images on the Trainer's device (auto: when they fit in a quarter of its free memory).
+    resident: str = default_of(train_gan, "resident")
     # Where the one GAN run keeps generator snapshots (fractions of `steps`): auto chooses among them.
     snapshots: list[float] = field(default_factory=lambda: [0.5, 1.0])
     # Seed of the sampling that fills the bank.
@@ -257,6 +265,8 @@ class AutoConfig:
     folds: int = default_of(AutoSettings, "folds")
     repeats: int = default_of(AutoSettings, "repeats")
     margin: float = default_of(AutoSettings, "margin")
+    # Candidates trained at once, each in its own process (CPU threads split between them; a GPU shared).
+    workers: int = default_of(AutoSettings, "workers")
 
 
 @dataclass
