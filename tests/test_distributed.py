@@ -56,8 +56,9 @@ def test_a_classifier_trains_on_two_ranks_in_step(tmp_path: Path) -> None:
 def test_the_whole_flow_runs_distributed_and_rank_zero_alone_writes(tmp_path: Path) -> None:
     run, cache = tmp_path / "run", tmp_path / "cache"
     command = [sys.executable, "-m", "ganaug", "experiment=quick", "trainer.devices=2", "trainer.strategy=ddp",
-               "augment.strategies=[classical,gan+classical,auto]", "augment.auto.rungs=[0.5,1.0]", "quality.enabled=true",
-               "gan.gate.enabled=true", f"cache_dir={cache}", f"hydra.run.dir={run}"]  # fmt: skip
+               "augment.strategies=[classical,gan+classical,auto]", "augment.auto.rungs=[0.5,1.0]",
+               "quality.enabled=true", "gan.gate.enabled=true", f"cache_dir={cache}",
+               f"hydra.run.dir={run}"]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -21,7 +21,7 @@ from ganaug.cli.config.schema import DATA_SCHEMAS
 from ganaug.data.dataset import DatasetSplits
 from ganaug.data.imbalance import PROFILES, TARGET_MODES, make_imbalanced, synthetic_targets
 from ganaug.gan.diffaugment import POLICIES, DiffAugment
-from ganaug.gan.discriminators import DISCRIMINATORS, build_discriminator
+from ganaug.gan.discriminators import DISCRIMINATORS, MultiScaleDiscriminator, build_discriminator
 from ganaug.gan.generators import GENERATORS, build_generator, sample_uint8
 from ganaug.gan.losses import LOSSES, build_loss
 from ganaug.synth.bank import SyntheticBank
@@ -83,8 +83,12 @@ def test_every_discriminator_gives_one_logit_per_image(name: str, shape: tuple[i
     net = build_discriminator(name, image_shape=shape, num_classes=3, base_channels=4).eval()  # fixed spectral norms
     images, labels = torch.rand(5, *shape) * 2 - 1, torch.tensor([0, 1, 2, 0, 1])
     logits = net(images, labels)
-    assert logits.shape == (5,) and torch.isfinite(logits).all()
-    assert torch.allclose(net.logits(net.features(images), labels), logits)
+    assert torch.isfinite(logits).all()
+    if isinstance(net, MultiScaleDiscriminator):  # one logit per image and scale
+        assert logits.shape == (5, len(net.critics))
+    else:
+        assert logits.shape == (5,)
+        assert torch.allclose(net.logits(net.features(images), labels), logits)
 
 
 @pytest.mark.parametrize("name", list(LOSSES))

@@ -127,6 +127,8 @@ class GanStage(Stage[Path]):
         "gan.seed",
         "gan.class_balance",
         "gan.snapshots",
+        "gan.progressive",
+        "gan.progressive_fade",
         "gan.module",
         "-gan.module.monitor",
         "trainer.precision",
@@ -169,6 +171,8 @@ class GanStage(Stage[Path]):
                 checkpoint_dir=directory / CHECKPOINTS,
                 checkpoint_every_n_steps=gan.checkpoint_every_n_steps,
                 resident=gan.resident,
+                progressive=gan.progressive,
+                progressive_fade=gan.progressive_fade,
             )
 
     def _snapshots(self, directory: Path) -> list[pl.Callback]:

@@ -33,7 +33,7 @@ def parse_policy(policy: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _uniform(shape: tuple[int, ...], like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+def uniform_like(shape: tuple[int, ...], like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     """U[0, 1) draws of `shape` with `like`'s device and dtype, from `generator` when given."""
     if generator is None:
         return torch.rand(shape, device=like.device, dtype=like.dtype)
@@ -43,16 +43,16 @@ def _uniform(shape: tuple[int, ...], like: torch.Tensor, generator: torch.Genera
 def color(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """Random brightness (+[-0.5, 0.5)), saturation (x[0, 2)) and contrast (x[0.5, 1.5)) per image."""
     n = len(x)
-    x = x + (_uniform((n, 1, 1, 1), x, generator) - 0.5)
+    x = x + (uniform_like((n, 1, 1, 1), x, generator) - 0.5)
     mean = x.mean(dim=1, keepdim=True)
-    x = (x - mean) * (_uniform((n, 1, 1, 1), x, generator) * 2.0) + mean
+    x = (x - mean) * (uniform_like((n, 1, 1, 1), x, generator) * 2.0) + mean
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    return (x - mean) * (_uniform((n, 1, 1, 1), x, generator) + 0.5) + mean
+    return (x - mean) * (uniform_like((n, 1, 1, 1), x, generator) + 0.5) + mean
 
 
 def _offsets(n: int, limit: int, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     """n integer offsets drawn uniformly from [-limit, limit]."""
-    return (_uniform((n,), like, generator) * (2 * limit + 1)).floor().long().clamp(max=2 * limit) - limit
+    return (uniform_like((n,), like, generator) * (2 * limit + 1)).floor().long().clamp(max=2 * limit) - limit
 
 
 def translation(x: torch.Tensor, ratio: float = 0.125, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -72,8 +72,8 @@ def cutout(x: torch.Tensor, ratio: float = 0.5, generator: torch.Generator | Non
     """Zero one square of `ratio` times the image size per image, centred anywhere in the image."""
     n, _, h, w = x.shape
     size_h, size_w = max(1, int(h * ratio + 0.5)), max(1, int(w * ratio + 0.5))
-    top = (_uniform((n,), x, generator) * h).floor().long() - size_h // 2
-    left = (_uniform((n,), x, generator) * w).floor().long() - size_w // 2
+    top = (uniform_like((n,), x, generator) * h).floor().long() - size_h // 2
+    left = (uniform_like((n,), x, generator) * w).floor().long() - size_w // 2
     rows = torch.arange(h, device=x.device)[None, :] - top[:, None]
     cols = torch.arange(w, device=x.device)[None, :] - left[:, None]
     hole = ((rows >= 0) & (rows < size_h))[:, :, None] & ((cols >= 0) & (cols < size_w))[:, None, :]
@@ -101,15 +101,17 @@ class DiffAugment:
     def __bool__(self) -> bool:
         return bool(self.policy)
 
+    def apply(self, name: str, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The operation `name` (one of POLICIES) on every image, with this policy's ratios."""
+        if name == "color":
+            return color(x, generator)
+        if name == "translation":
+            return translation(x, self.translation_ratio, generator)
+        return cutout(x, self.cutout_ratio, generator)
+
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Augmented float images (N, C, H, W); differentiable with respect to `x`."""
         for name in POLICIES:
-            if name not in self.policy:
-                continue
-            if name == "color":
-                x = color(x, generator)
-            elif name == "translation":
-                x = translation(x, self.translation_ratio, generator)
-            else:
-                x = cutout(x, self.cutout_ratio, generator)
+            if name in self.policy:
+                x = self.apply(name, x, generator)
         return x

@@ -1,7 +1,8 @@
-"""Class-conditional discriminators (spectral norm, projection) and their registry."""
+"""Class-conditional discriminators (spectral norm, projection, multi-scale) and their registry."""
 
 from __future__ import annotations
 
+import math
 from itertools import pairwise
 
 import torch
@@ -11,7 +12,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from ganaug.errors import GanaugError
 from ganaug.gan.attention import SelfAttention, middle_level
-from ganaug.gan.generators import check_image_shape, num_resolution_steps
+from ganaug.gan.layout import check_image_shape, num_resolution_steps
 from ganaug.gan.registry import build_registered
 
 
@@ -136,12 +137,50 @@ class ResNetDiscriminator(ProjectionCritic):
         return F.relu(self.body(images)).sum(dim=(2, 3))
 
 
-DISCRIMINATORS: dict[str, type[ProjectionCritic]] = {
-    "projection": ProjectionDiscriminator,
-    "resnet": ResNetDiscriminator,
-}
+class MultiScaleDiscriminator(nn.Module):
+    """Two or three projection discriminators on the image and its 2x and 4x average-pooled copies (pix2pixHD,
+    MSG-GAN style), each conditioned on the class by its own projection head.
+
+    The output is one logit per image and scale (N, scales). ganaug's losses average over every logit, so the
+    discriminator's (and the generator's) loss is the mean of the scales' losses: their sum divided by the
+    number of scales, on the scale of one discriminator's loss. Each scale is a `critic` ("projection" or
+    "resnet") at that scale's size. It has no single pooled feature vector, so no feature matching.
+    """
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int],
+        num_classes: int,
+        base_channels: int = 64,
+        attention: bool = False,
+        scales: int = 2,
+        critic: str = "projection",
+    ) -> None:
+        super().__init__()
+        channels, height, width = check_image_shape(image_shape, num_classes)
+        if scales not in (2, 3):
+            raise GanaugError(f"scales={scales}: a multi-scale discriminator judges 2 or 3 scales")
+        if critic not in _SINGLE:
+            raise GanaugError(f"critic '{critic}': pick one of {', '.join(_SINGLE)}")
+        self.critics = nn.ModuleList(
+            _SINGLE[critic]((channels, math.ceil(height / 2**s), math.ceil(width / 2**s)), num_classes,
+                            base_channels=base_channels, attention=attention and s == 0)  # fmt: skip
+            for s in range(scales)
+        )
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Realness logits (N, scales): scale s judges the image average-pooled 2**s times smaller."""
+        logits = []
+        for s, critic in enumerate(self.critics):
+            seen = images if s == 0 else F.avg_pool2d(images, 2**s, ceil_mode=True, count_include_pad=False)
+            logits.append(critic(seen, labels))
+        return torch.stack(logits, dim=1)
 
 
-def build_discriminator(name: str, **kwargs) -> ProjectionCritic:
+_SINGLE: dict[str, type[ProjectionCritic]] = {"projection": ProjectionDiscriminator, "resnet": ResNetDiscriminator}
+DISCRIMINATORS: dict[str, type[nn.Module]] = {**_SINGLE, "multiscale": MultiScaleDiscriminator}
+
+
+def build_discriminator(name: str, **kwargs) -> nn.Module:
     """Build the discriminator registered as `name` with its constructor `kwargs`."""
     return build_registered("discriminator", DISCRIMINATORS, name, kwargs)

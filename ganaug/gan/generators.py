@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from itertools import pairwise
 
 import torch
@@ -11,7 +10,9 @@ from torch import nn
 
 from ganaug.errors import GanaugError
 from ganaug.gan.attention import SelfAttention, middle_level
+from ganaug.gan.layout import center_crop, generator_plan
 from ganaug.gan.registry import build_registered
+from ganaug.gan.style import StyleGenerator
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
@@ -22,42 +23,6 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """float [-1, 1] images -> uint8 [0, 255], the form every ganaug image is stored in."""
     return ((images + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
-
-
-def num_resolution_steps(height: int, width: int, smallest: int = 4) -> int:
-    """How many 2x resolution changes lead from about `smallest` pixels to the smaller side.
-
-    8 -> 1, 28 -> 2 (base 7), 32 -> 3, 64 -> 4; sizes below 2 * `smallest` get none.
-    """
-    side = min(height, width)
-    return max(0, int(math.floor(math.log2(side / smallest)))) if side >= smallest else 0
-
-
-def check_image_shape(image_shape: tuple[int, int, int], num_classes: int) -> tuple[int, int, int]:
-    """Validate a (C, H, W) shape and a class count for a network; return the shape as ints."""
-    if len(image_shape) != 3 or any(int(s) < 1 for s in image_shape):
-        raise GanaugError(f"image_shape must be (C, H, W) with positive sizes, got {tuple(image_shape)}")
-    if num_classes < 1:
-        raise GanaugError(f"num_classes must be at least 1, got {num_classes}")
-    return tuple(int(s) for s in image_shape)  # type: ignore[return-value]
-
-
-def _plan(
-    image_shape: tuple[int, int, int], num_classes: int, latent_dim: int, base_channels: int
-) -> tuple[tuple[int, int, int], int, tuple[int, int], list[int]]:
-    """Checked shape, number of 2x upsamplings, base map size and channel widths from the base map up."""
-    shape = check_image_shape(image_shape, num_classes)
-    if latent_dim < 1 or base_channels < 1:
-        raise GanaugError(f"latent_dim and base_channels must be positive, got {latent_dim}, {base_channels}")
-    steps = num_resolution_steps(shape[1], shape[2])
-    base_size = (math.ceil(shape[1] / 2**steps), math.ceil(shape[2] / 2**steps))
-    widths = [base_channels * min(2 ** (steps - i), 8) for i in range(steps + 1)]
-    return shape, steps, base_size, widths
-
-
-def _center_crop(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    top, left = (x.shape[2] - height) // 2, (x.shape[3] - width) // 2
-    return x[:, :, top : top + height, left : left + width]
 
 
 class DCGANGenerator(nn.Module):
@@ -77,7 +42,8 @@ class DCGANGenerator(nn.Module):
         attention: bool = False,
     ) -> None:
         super().__init__()
-        self.image_shape, steps, self.base_size, widths = _plan(image_shape, num_classes, latent_dim, base_channels)
+        plan = generator_plan(image_shape, num_classes, latent_dim, base_channels)
+        self.image_shape, steps, self.base_size, widths = plan
         self.latent_dim = latent_dim
         self.embed = nn.Embedding(num_classes, latent_dim)
         self.project = nn.Linear(2 * latent_dim, widths[0] * self.base_size[0] * self.base_size[1], bias=False)
@@ -100,7 +66,7 @@ class DCGANGenerator(nn.Module):
         """Images in [-1, 1] of `image_shape`, one per (noise, label) row."""
         h = self.project(torch.cat([z, self.embed(labels)], dim=1))
         h = self.base_norm(h.view(len(z), -1, *self.base_size))
-        return _center_crop(torch.tanh(self.to_image(self.blocks(h))), *self.image_shape[1:])
+        return center_crop(torch.tanh(self.to_image(self.blocks(h))), *self.image_shape[1:])
 
 
 class ConditionalBatchNorm2d(nn.Module):
@@ -159,7 +125,8 @@ class ResNetGenerator(nn.Module):
         attention: bool = False,
     ) -> None:
         super().__init__()
-        self.image_shape, steps, self.base_size, widths = _plan(image_shape, num_classes, latent_dim, base_channels)
+        plan = generator_plan(image_shape, num_classes, latent_dim, base_channels)
+        self.image_shape, steps, self.base_size, widths = plan
         self.latent_dim = latent_dim
         self.project = nn.Linear(latent_dim, widths[0] * self.base_size[0] * self.base_size[1])
         self.blocks = nn.ModuleList(ResidualUpBlock(a, b, num_classes) for a, b in pairwise(widths))
@@ -180,10 +147,10 @@ class ResNetGenerator(nn.Module):
                 h = self.attention(h)
             if level < len(self.blocks):
                 h = self.blocks[level](h, labels)
-        return _center_crop(self.to_image(h), *self.image_shape[1:])
+        return center_crop(self.to_image(h), *self.image_shape[1:])
 
 
-GENERATORS: dict[str, type[nn.Module]] = {"dcgan": DCGANGenerator, "resnet": ResNetGenerator}
+GENERATORS: dict[str, type[nn.Module]] = {"dcgan": DCGANGenerator, "resnet": ResNetGenerator, "style": StyleGenerator}
 
 
 def build_generator(name: str, **kwargs) -> nn.Module:

@@ -12,12 +12,14 @@ from torch import nn
 
 from ganaug.errors import GanaugError, at_least, checked, one_of, optional, positive
 from ganaug.gan import speed
+from ganaug.gan.ada import AdaptiveAugment
 from ganaug.gan.diffaugment import DiffAugment
 from ganaug.gan.discriminators import build_discriminator
 from ganaug.gan.ema import EMA
 from ganaug.gan.generators import build_generator, sample_uint8, to_float
 from ganaug.gan.losses import build_loss, feature_matching, gradient_penalty
 from ganaug.gan.monitor import TrainingMonitor
+from ganaug.gan.progressive import GrowthSchedule, grown_reals
 from ganaug.lightning import Bindable, bound_getattr, namespace_for
 
 
@@ -38,7 +40,11 @@ class ConditionalGAN(Bindable):
       loss's own: 10 for wgan_gp, 0 otherwise); `feature_matching` weight of the generator's
       feature-matching term (0 = off);
     - `attention`: a self-attention block at the middle resolution of both networks;
+    - `ada`: adaptive discriminator augmentation over the DiffAugment policy (all three operations when it is
+      empty): each applied per image with a probability adapted towards `ada_target` of E[sign(D(real))],
+      moving 0 -> 1 over `ada_speed` images (`ganaug.gan.ada`); logged as `ada_p`, kept in checkpoints;
     - `monitor`: TrainingMonitor settings (divergence, saturation and collapse checks).
+    `grow(schedule)` trains it progressively (`ganaug.gan.progressive`; generators with `set_growth`: style).
 
     How the step runs (`ganaug.gan.speed`): `adam` (the optimiser's implementation), `compile` (a
     torch.compile mode for both networks), `autocast` ("bf16" forward passes, float32 losses),
@@ -77,6 +83,9 @@ class ConditionalGAN(Bindable):
         compile: str | None = None,
         autocast: str | None = None,
         channels_last: bool = False,
+        ada: bool = False,
+        ada_target: float = 0.6,
+        ada_speed: int = 100_000,
     ) -> None:
         super().__init__()
         trained = sorted({int(c) for c in trained_classes})
@@ -105,7 +114,8 @@ class ConditionalGAN(Bindable):
         self.memory_format = speed.memory_format(channels_last)
         self.generator.to(memory_format=self.memory_format)
         self.discriminator.to(memory_format=self.memory_format)
-        self.augment = DiffAugment(diffaugment)
+        self.augment = AdaptiveAugment(diffaugment, ada_target, ada_speed) if ada else DiffAugment(diffaugment)
+        self.growth: GrowthSchedule | None = None
         self.ema = EMA(self.generator, ema_decay, ema_warmup) if ema_decay > 0 else None
         self.monitor_kwargs = dict(monitor or {})
         self.monitor = TrainingMonitor.bind(namespace_for(self))(**self.monitor_kwargs)
@@ -113,6 +123,33 @@ class ConditionalGAN(Bindable):
         self.step_stats: dict[str, torch.Tensor] = {}
         self.failure: str | None = None
         self.resident = False
+
+    def grow(self, schedule: GrowthSchedule) -> None:
+        """Train progressively by `schedule` (levels: the generator's resolutions), from its coarsest level."""
+        if not hasattr(self.generator, "set_growth"):
+            raise GanaugError(
+                f"generator '{self.hparams.generator}' does not grow progressively; use generator=style, "
+                "or progressive=false"
+            )
+        if schedule.levels != self.generator.levels:
+            raise GanaugError(f"the schedule has {schedule.levels} levels, the generator {self.generator.levels}")
+        self.growth = schedule
+        self._set_growth(*schedule.at(0))
+
+    def _set_growth(self, level: int, alpha: float) -> None:
+        for net in {id(n): n for n in (self.generator, self.sampling_generator)}.values():
+            net.set_growth(level, alpha)
+
+    def seen_reals(self, real: torch.Tensor) -> torch.Tensor:
+        """Real float images as the discriminator sees them now: at the current resolution while growing."""
+        if self.growth is None:
+            return real
+        return grown_reals(real, self.generator.level, self.generator.alpha, self.generator.levels)
+
+    def on_train_end(self) -> None:
+        """A progressive run ends as the full generator (its last level at alpha 1), the one exported."""
+        if self.growth is not None:
+            self._set_growth(self.generator.levels - 1, 1.0)
 
     def use_resident(self, images: torch.Tensor, labels: torch.Tensor) -> None:
         """Keep the uint8 training `images` and their `labels` in the module (moved to its device with it, not
@@ -123,10 +160,13 @@ class ConditionalGAN(Bindable):
 
     @property
     def step_settings(self) -> dict[str, Any]:
-        """How the training step ran (`ganaug.gan.speed`), as the exported generator's metadata records it."""
+        """How the training step ran (`ganaug.gan.speed`), the discriminator, ADA and progressive growing: what
+        the exported generator's metadata records of its training."""
         hp = self.hparams
         return {"adam": hp.adam, "compile": hp.compile, "autocast": hp.autocast, "channels_last": hp.channels_last,
-                "resident": self.resident}  # fmt: skip
+                "resident": self.resident, "discriminator": hp.discriminator, "ada": hp.ada,
+                "progressive": None if self.growth is None else {"levels": self.growth.levels,
+                                                                 "fade": self.growth.fade}}  # fmt: skip
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Generated float images in [-1, 1] for noise `z` and class `labels` (the live generator)."""
@@ -166,11 +206,15 @@ class ConditionalGAN(Bindable):
         """Keep the EMA's update count, which sets its warm-up decay and is not a tensor of the state dict."""
         if self.ema is not None:
             checkpoint["ema_updates"] = self.ema.updates
+        if self.hparams.ada:
+            checkpoint["ada"] = self.augment.state_dict()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Restore the EMA's update count."""
         if self.ema is not None:
             self.ema.updates = int(checkpoint["ema_updates"])
+        if self.hparams.ada:
+            self.augment.load_state_dict(checkpoint["ada"])
 
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.latent_dim, device=self.device)
@@ -185,6 +229,9 @@ class ConditionalGAN(Bindable):
         real_logits, fake_logits = logits[:n], logits[n:]
         d_loss = self.loss.d_loss(real_logits, fake_logits)
         stats = {"d_loss": d_loss, "d_real": real_logits.mean(), "d_fake": fake_logits.mean()}
+        if self.hparams.ada:
+            self.augment.observe(real_logits)
+            stats["ada_p"] = torch.tensor(self.augment.p, device=self.device)
         if self.loss.decision_at_zero:
             stats["d_acc"] = ((real_logits > 0).float().mean() + (fake_logits < 0).float().mean()) / 2
         total = d_loss
@@ -235,7 +282,9 @@ class ConditionalGAN(Bindable):
             images, labels = self.resident_images[batch], self.resident_labels[batch]
         else:
             images, labels = batch
-        real = to_float(images).contiguous(memory_format=self.memory_format)
+        if self.growth is not None:
+            self._set_growth(*self.growth.at(self.generator_steps))
+        real = self.seen_reals(to_float(images)).contiguous(memory_format=self.memory_format)
         opt_g, opt_d = self.optimizers()
         self.toggle_optimizer(opt_d)
         for _ in range(self.hparams.d_steps):

@@ -84,6 +84,7 @@ class TrainingMonitor(CallbackCore):
         self._saturated = False
         self._streaks: dict[int, int] = {}
         self.reference: dict[int, float] = {}
+        self._reals: dict[int, torch.Tensor] = {}
         self._class_names: list[str] | None = None
         self.diversity: dict[int, float] = {}
 
@@ -116,12 +117,19 @@ class TrainingMonitor(CallbackCore):
 
     def real_diversity(self, images: torch.Tensor, labels: torch.Tensor, classes: list[int]) -> dict[int, float]:
         """Mean pairwise distance of up to 4 * collapse_samples real images per class (classes with >= 2)."""
-        out = {}
+        self._reals.clear()
         for c in classes:
             own = images[labels == c][: 4 * self.collapse_samples]
             if len(own) >= 2:
-                out[c] = mean_pairwise_distance(to_float(own))
-        return out
+                self._reals[c] = to_float(own)
+        return {c: mean_pairwise_distance(own) for c, own in self._reals.items()}
+
+    def _diversity_now(self, pl_module: pl.LightningModule, c: int) -> float:
+        """Class c's real diversity as the discriminator sees the images now (a growing GAN: at its current
+        resolution, which its samples are at too)."""
+        if getattr(pl_module, "growth", None) is None or c not in self._reals:
+            return self.reference[c]
+        return mean_pairwise_distance(pl_module.seen_reals(self._reals[c]))
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
         """Queue this step's statistics (no device work); every check_every_n_steps read them at once and check."""
@@ -170,7 +178,8 @@ class TrainingMonitor(CallbackCore):
         """Sample each reference class with fixed noise and compare its diversity with the real images'."""
         names = self._class_names
         stop = None
-        for c, real in self.reference.items():
+        for c in self.reference:
+            real = self._diversity_now(pl_module, c)
             if real <= 0:
                 continue
             labels = torch.full((self.collapse_samples,), c, dtype=torch.int64)

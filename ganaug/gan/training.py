@@ -17,6 +17,7 @@ from ganaug.errors import GanaugError, at_least, between, checked, each, one_of,
 from ganaug.gan import speed
 from ganaug.gan.callbacks import SampleGridCallback, StepProgressBar
 from ganaug.gan.module import ConditionalGAN
+from ganaug.gan.progressive import GrowthSchedule
 from ganaug.gan.resume import (
     GanCheckpoint,
     RunSampler,
@@ -125,6 +126,8 @@ def train_gan(
     checkpoint_dir: Path | None = None,
     checkpoint_every_n_steps: int = 500,
     resident: str = "auto",
+    progressive: bool = False,
+    progressive_fade: float = 0.5,
 ) -> ConditionalGAN:
     """Train a ConditionalGAN on `dataset` for exactly `steps` generator updates and return it.
 
@@ -150,7 +153,8 @@ def train_gan(
     A run stopped by the TrainingMonitor (divergence, collapse) raises its one-line GanaugError here,
     after the Trainer has finished cleanly. `resident` ("auto", "on", "off"; `ganaug.gan.speed`) keeps the
     training images on the Trainer's device, the batches gathered there by index (the same batches); else a
-    loader collates them, into pinned memory on CUDA.
+    loader collates them, into pinned memory on CUDA. `progressive` grows the GAN from its generator's coarsest
+    resolution, fading each finer one in over `progressive_fade` of its share of the steps (`GrowthSchedule`).
     """
     if len(dataset) == 0:
         raise GanaugError("the GAN training set is empty; check the minority classes have training images")
@@ -174,6 +178,8 @@ def train_gan(
         trained_classes=list(trained_classes),
         **dict(module_kwargs or {}),
     )
+    if progressive:
+        gan.grow(GrowthSchedule(getattr(gan.generator, "levels", 1), steps, progressive_fade))
     batch = min(batch_size, len(dataset))
     sampler = RunSampler(_epoch_sampler(dataset, class_balance, seed), batch, steps)
     device = accelerator_device(settings)
@@ -202,6 +208,7 @@ def train_gan(
             "seed": seed,
             "class_balance": class_balance,
             "images": len(dataset),
+            "progressive": progressive_fade if progressive else None,
         }
         callbacks.append(GanCheckpoint.bind(namespace)(checkpoint_dir, checkpoint_every_n_steps, sampler, run))
         resume = existing_checkpoint(checkpoint_dir)

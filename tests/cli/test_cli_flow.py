@@ -177,3 +177,20 @@ def test_auto_decides_and_writes_its_decision(tmp_path: Path, holdout: str) -> N
         assert used["min_confidence"] is not None or rows[0]["synthetic_size"] == sum(used["synthetic_counts"].values())
     else:
         assert rows[0]["synthetic_size"] == 0
+
+
+def test_the_gan_techniques_run_from_the_command_line(tmp_path: Path) -> None:
+    techniques = ["gan.module.generator=style", "+gan.module.generator_kwargs.mixing=0.5", "gan.progressive=true",
+                  "gan.module.discriminator=multiscale", "+gan.module.discriminator_kwargs.scales=3",
+                  "gan.module.ada=true", "gan.module.diffaugment='translation,cutout'"]  # fmt: skip
+    run = tmp_path / "run"
+    proc = run_cli(["experiment=quick", "augment=gan+classical", *techniques, f"hydra.run.dir={run}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert read_metrics(run)[0]["synthetic_size"] > 0
+    meta = json.loads(next((tmp_path / "cache").glob("gan-*/generator/generator.json")).read_text())
+    assert meta["architecture"] == "style" and meta["kwargs"]["mixing"] == 0.5
+    assert meta["training"]["progressive"]["levels"] == 2  # 8x8 digits: grown from 4 to 8 pixels
+    assert meta["training"]["discriminator"] == "multiscale"
+    assert meta["training"]["ada"] is True
+    curves = next((tmp_path / "cache").glob("gan-*/logs/metrics.csv")).read_text().splitlines()
+    assert "ada_p" in curves[0].split(",")  # the augmentation probability is logged with the losses

@@ -21,10 +21,10 @@ from ganaug.gan.generators import (
     DCGANGenerator,
     ResNetGenerator,
     build_generator,
-    num_resolution_steps,
     to_float,
     to_uint8,
 )
+from ganaug.gan.layout import num_resolution_steps
 from ganaug.gan.losses import LOSSES, HingeLoss, NonSaturatingLoss, build_loss
 
 SHAPES = [(1, 8, 8), (1, 28, 28), (3, 32, 32), (3, 64, 64), (1, 27, 27), (3, 5, 9), (1, 28, 64)]
@@ -77,7 +77,8 @@ def test_projection_uses_the_label() -> None:
 
 
 def test_registries_build_by_name() -> None:
-    assert set(GENERATORS) == {"dcgan", "resnet"} and set(DISCRIMINATORS) == {"projection", "resnet"}
+    assert set(GENERATORS) == {"dcgan", "resnet", "style"}
+    assert set(DISCRIMINATORS) == {"projection", "resnet", "multiscale"}
     assert set(LOSSES) == {"hinge", "non_saturating", "wgan_gp"}
     assert isinstance(build_generator("dcgan", image_shape=(1, 8, 8), num_classes=2), DCGANGenerator)
     disc = build_discriminator("projection", image_shape=(1, 8, 8), num_classes=2)
@@ -88,8 +89,8 @@ def test_registries_build_by_name() -> None:
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda: build_generator("stylegan", image_shape=(1, 8, 8), num_classes=2), "generators: dcgan, resnet"),
-        (lambda: build_discriminator("patch", image_shape=(1, 8, 8), num_classes=2), "projection, resnet"),
+        (lambda: build_generator("stylegan", image_shape=(1, 8, 8), num_classes=2), "generators: dcgan, resnet, style"),
+        (lambda: build_discriminator("patch", image_shape=(1, 8, 8), num_classes=2), "multiscale, projection, resnet"),
         (lambda: build_loss("wasserstein"), "known losses: hinge, non_saturating, wgan_gp"),
         (lambda: DCGANGenerator((8, 8), num_classes=2), r"\(C, H, W\)"),
         (lambda: DCGANGenerator((1, 0, 8), num_classes=2), "positive sizes"),

@@ -11,8 +11,6 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers.data import make_toy_dataset  # noqa: E402
-
 from ganaug.classify.training import fit_strategy  # noqa: E402
 from ganaug.data.dataset import DatasetSplits  # noqa: E402
 from ganaug.errors import GanaugError  # noqa: E402
@@ -20,6 +18,7 @@ from ganaug.gan.export import export_generator  # noqa: E402
 from ganaug.gan.module import ConditionalGAN  # noqa: E402
 from ganaug.gan.training import train_gan  # noqa: E402
 from ganaug.lightning import is_rank_zero  # noqa: E402
+from helpers.data import make_toy_dataset  # noqa: E402
 
 DDP = {"accelerator": "cpu", "devices": 2, "strategy": "ddp", "enable_progress_bar": False}
 TINY = {"generator_kwargs": {"latent_dim": 8, "base_channels": 8}, "discriminator_kwargs": {"base_channels": 8}}

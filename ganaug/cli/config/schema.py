@@ -204,6 +204,11 @@ class GANModuleConfig:
     compile: str | None = default_of(ConditionalGAN, "compile")
     autocast: str | None = default_of(ConditionalGAN, "autocast")
     channels_last: bool = default_of(ConditionalGAN, "channels_last")
+    # Adaptive discriminator augmentation over the diffaugment policy (all three operations when it is empty):
+    # the probability moves towards ada_target of E[sign(D(real))], from 0 to 1 over ada_speed images.
+    ada: bool = default_of(ConditionalGAN, "ada")
+    ada_target: float = default_of(ConditionalGAN, "ada_target")
+    ada_speed: int = default_of(ConditionalGAN, "ada_speed")
 
 
 @dataclass
@@ -232,6 +237,10 @@ class GANConfig:
     checkpoint_every_n_steps: int = default_of(train_gan, "checkpoint_every_n_steps")
     # The training images on the Trainer's device (auto: when they fit in a quarter of its free memory).
     resident: str = default_of(train_gan, "resident")
+    # Progressive growing (generator=style): coarse resolutions first, each finer one faded in over
+    # progressive_fade of its share of the steps.
+    progressive: bool = default_of(train_gan, "progressive")
+    progressive_fade: float = default_of(train_gan, "progressive_fade")
     # Where the one GAN run keeps generator snapshots (fractions of `steps`): auto chooses among them.
     snapshots: list[float] = field(default_factory=lambda: [0.5, 1.0])
     # Seed of the sampling that fills the bank.
