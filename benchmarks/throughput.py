@@ -19,8 +19,9 @@ Sections (each prints a table; a ratio > 1 means ganaug is faster than the refer
 - quality: seconds of the bank's quality metrics (domain features, FID/KID, precision/recall/density/
   coverage, pixel memorisation; `ganaug.quality.report.quality_report` without CAS) with the extractor on
   `--device` versus the same on the CPU (on the CPU both rows are the CPU: the ratio is about 1);
-- auto: seconds of `auto`'s decision on toy 16x16 data with `--workers` candidates trained at once versus
-  one at a time (`AutoSettings.workers`), and whether both chose the same.
+- auto: seconds of `auto`'s decision on random 16x16 data with `--workers` candidates trained at once versus
+  one at a time (`AutoSettings.workers`), what each chose, and whether every score is the same (exact only
+  at the same threads per fit: on the CPU the workers split the threads).
 """
 
 from __future__ import annotations
@@ -297,7 +298,9 @@ def bench_quality(device: torch.device, n: int, work: Path) -> list[list[str]]:
 
 
 def bench_auto(device: torch.device, workers: int, epochs: int, work: Path) -> list[list[str]]:
-    """Rows: workers, trainings, decision seconds, one-at-a-time seconds / these, the same decision."""
+    """Rows: workers, threads per fit, trainings, decision seconds, one-at-a-time seconds / these, the choice, and
+    whether every score equals the one-at-a-time run's (exact only at the same threads per fit)."""
+    from ganaug.auto.parallel import threads_per_worker
     from ganaug.auto.search import AutoSettings, GatedBanks, auto_search
     from ganaug.data.dataset import DatasetSplits
 
@@ -309,6 +312,7 @@ def bench_auto(device: torch.device, workers: int, epochs: int, work: Path) -> l
     kwargs = {"batch_size": 64, "model_kwargs": {"width": 8},
               "trainer_kwargs": {**trainer_kwargs(device, []), "num_sanity_val_steps": 0}}  # fmt: skip
     results = {}
+    threads = torch.get_num_threads()
     for count in dict.fromkeys([1, workers]):
         settings = AutoSettings(workers=count, seed=0)
         start = time.perf_counter()
@@ -316,8 +320,9 @@ def bench_auto(device: torch.device, workers: int, epochs: int, work: Path) -> l
         results[count] = (time.perf_counter() - start, result)
     alone, first = results[1]
     return [
-        [str(count), str(result.trainings), f"{seconds:.1f}", f"{alone / seconds:.2f}",
-         "yes" if [r.to_json() for r in result.rungs] == [r.to_json() for r in first.rungs] else "NO"]
+        [str(count), str(threads_per_worker(count, threads)), str(result.trainings), f"{seconds:.1f}",
+         f"{alone / seconds:.2f}", result.decision.chosen,
+         "yes" if [r.to_json() for r in result.rungs] == [r.to_json() for r in first.rungs] else "no"]
         for count, (seconds, result) in results.items()
     ]  # fmt: skip
 
@@ -404,8 +409,8 @@ def main(argv: list[str] | None = None) -> int:
             print_table("Quality metrics of a bank (seconds, no CAS)", ["device", "samples", "s", "CPU / this"], rows)
         if "auto" in sections:
             rows = bench_auto(device, args.workers, args.auto_epochs, work)
-            print_table("auto's decision (seconds)", ["workers", "trainings", "s", "one at a time / this",
-                                                      "same decision"], rows)  # fmt: skip
+            header = ["workers", "threads per fit", "trainings", "s", "one at a time / this", "chosen", "same scores"]
+            print_table("auto's decision (seconds)", header, rows)
     return 0
 
 
