@@ -66,11 +66,6 @@ class AdaptiveAugment(DiffAugment):
         self.p = min(1.0, max(0.0, self.p + (step if signal > self.target else -step)))
         self._signs, self._seen = 0.0, 0
 
-    @property
-    def signal(self) -> float | None:
-        """r = E[sign(D(real))] over the updates since p last moved (None right after it moved)."""
-        return self._signs / self._seen if self._seen else None
-
     def state_dict(self) -> dict[str, Any]:
         """p and the counts since it last moved, for a resumed run to adapt as the uninterrupted one."""
         return {"p": self.p, "signs": self._signs, "seen": self._seen, "updates": self._updates}
