@@ -90,12 +90,18 @@ def _barrier() -> None:
         dist.barrier()
 
 
-def _follow_rank_zero(path: Path, stage: str, build: Callable[[Path], None], distributed: bool) -> Path:
+def _follow_rank_zero(
+    path: Path, stage: str, build: Callable[[Path], None], distributed: bool, resumable: bool
+) -> Path:
     """A rank other than zero of a distributed run: rank zero writes the entry. A `distributed` build's fits
-    need every rank, so this rank runs it too, into a private folder it then removes; then it waits."""
+    need every rank, so this rank runs it too, into a private folder it then removes (for a `resumable` one, a
+    copy of what rank zero resumes from, so both ranks start at the same step); then it waits."""
     if distributed and not path.is_dir():
         private = path.with_name(f".{path.name}.pid{os.getpid()}.partial")
         shutil.rmtree(private, ignore_errors=True)
+        building = path.with_name(f".{path.name}.building")
+        if resumable and building.is_dir():
+            shutil.copytree(building, private)
         try:
             build(private)
         finally:
@@ -129,7 +135,7 @@ def cached_stage(
     """
     path = entry_path(root, stage, payload)
     if not is_rank_zero():
-        return _follow_rank_zero(path, stage, build, distributed)
+        return _follow_rank_zero(path, stage, build, distributed, resumable)
     path = _built(path, stage, payload, build, resumable)
     _barrier()
     return path

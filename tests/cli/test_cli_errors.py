@@ -47,6 +47,11 @@ def _assert_clean_failure(proc, tmp_path: Path, *needles: str) -> None:
         (["trainer.accelerator=gpu"], ["trainer.accelerator=gpu", "gpu", "supports on this machine"]),
         (["trainer.precision=bf17"], ["trainer.precision=bf17", "bf17"]),
         (["trainer.strategy=teleport"], ["trainer.strategy=teleport", "teleport"]),
+        (["trainer.devices=2", "trainer.strategy=ddp", "augment.auto.workers=2"],
+         ["augment.auto.workers=2", "distributed trainer", "augment.auto.workers=1"]),
+        (["gan.resident=always"], ["gan.resident='always'", "auto, on, off"]),
+        (["gan.module.autocast=fp8"], ["autocast", "bf16"]),
+        (["gan.module.generator=dcgan", "gan.progressive=true"], ["does not grow progressively", "generator=style"]),
         (["logger.save_dir=null", "logger._target_=no.such.Logger"], ["logger._target_=no.such.Logger"]),
     ],
 )

@@ -89,3 +89,27 @@ def test_an_interrupted_resumable_build_is_resumed(tmp_path: Path) -> None:
         cached_stage(tmp_path, "bank", {"x": 1}, _failing(KeyboardInterrupt()))
     fresh = cached_stage(tmp_path, "bank", {"x": 1}, lambda folder: folder.mkdir())
     assert not (fresh / "partial.txt").exists()
+
+
+def test_other_ranks_wait_for_rank_zero_and_resume_from_its_state(tmp_path, monkeypatch) -> None:
+    """A rank other than zero builds a distributed stage privately (from a copy of what rank zero resumes from)
+    and uses rank zero's entry; a stage rank zero alone builds must be there when it looks."""
+    from ganaug.flow.cache import entry_path
+
+    monkeypatch.setenv("RANK", "1")
+    payload = {"x": 1}
+    path = entry_path(tmp_path, "gan", payload)
+    building = path.with_name(f".{path.name}.building")
+    (building / "checkpoints").mkdir(parents=True)
+    (building / "checkpoints" / "last.ckpt").write_text("step 500")
+    seen = []
+
+    def build(folder):
+        seen.append((folder.name, (folder / "checkpoints" / "last.ckpt").read_text()))
+        path.mkdir()  # stands for rank zero finishing its build meanwhile
+
+    assert cached_stage(tmp_path, "gan", payload, build, resumable=True, distributed=True) == path
+    assert seen == [(seen[0][0], "step 500")] and seen[0][0].endswith(".partial")
+    assert not list(tmp_path.glob("*.partial")) and not list(tmp_path.glob(".*.partial"))
+    with pytest.raises(GanaugError, match="missing after rank zero's build"):
+        cached_stage(tmp_path, "bank", payload, lambda folder: None)

@@ -135,6 +135,20 @@ def _check_trainer(cfg: DictConfig) -> None:
             raise GanaugError(f"{key} ({node._target_}): {str(cause).splitlines()[0]}") from None
 
 
+def _check_auto_workers(cfg: DictConfig) -> None:
+    """auto's worker processes train on one device each: they cannot join a distributed Trainer."""
+    trainer = cfg.trainer
+    devices = trainer.devices
+    many = (isinstance(devices, int) and devices > 1) or (OmegaConf.is_list(devices) and len(devices) > 1)
+    distributed = many or trainer.num_nodes > 1 or any(k in str(trainer.strategy) for k in ("ddp", "fsdp", "deepspeed"))
+    if cfg.augment.auto.workers > 1 and distributed:
+        raise GanaugError(
+            f"augment.auto.workers={cfg.augment.auto.workers} with a distributed trainer (trainer.strategy="
+            f"{trainer.strategy}, trainer.devices={devices}): auto's workers train on one device each; set "
+            "augment.auto.workers=1, or train on one device"
+        )
+
+
 def _check_objective(cfg: DictConfig) -> None:
     check_keys(optimized_value, cfg, {"metric": "optimized_metric"})
     strategy, strategies = cfg.optimized_strategy, list(cfg.augment.strategies)
@@ -154,7 +168,8 @@ def validate(cfg: DictConfig) -> None:
     check_keys(synthetic_targets, cfg, keys_in("imbalance.target", ("mode", "fill_fraction", "ratio")))
     check_keys(gan_training_set, cfg, keys_in("gan", ("condition_on",)))
     check_keys(snapshot_steps, cfg, {"fractions": "gan.snapshots"})
-    gan_keys = ("steps", "batch_size", "seed", "class_balance", "sample_every_n_steps", "checkpoint_every_n_steps")
+    gan_keys = ("steps", "batch_size", "seed", "class_balance", "sample_every_n_steps", "checkpoint_every_n_steps",
+                "resident")
     check_keys(train_gan, cfg, keys_in("gan", gan_keys))
     _check_target(cfg, "gan.module", skip=("monitor",))
     check_keys(TrainingMonitor, cfg, keys_in("gan.module.monitor", cfg.gan.module.monitor))
@@ -165,6 +180,7 @@ def validate(cfg: DictConfig) -> None:
     check_keys(train_feature_extractor, cfg, keys_in("quality.extractor", ("epochs", "width", "seed")))
     _check_classifier(cfg)
     _check_trainer(cfg)
+    _check_auto_workers(cfg)
     check_keys(ClassifierLoss, cfg, {"synthetic_weight": "augment.synthetic_weight"})
     check_keys(mixing_weights, cfg, {"synthetic_share": "augment.synthetic_share"})
     check_keys(classical_transform, cfg, keys_in("augment.classical", ("max_shift", "max_rotation")))
