@@ -37,7 +37,8 @@ class AdaptiveAugment(DiffAugment):
             )
         self.target, self.speed, self.interval = target, speed, interval
         self.p = initial
-        self._signs, self._seen, self._updates = 0.0, 0, 0
+        self._signs: float | torch.Tensor = 0.0
+        self._seen, self._updates = 0, 0
 
     def __bool__(self) -> bool:
         return True
@@ -55,20 +56,21 @@ class AdaptiveAugment(DiffAugment):
         return x
 
     def observe(self, real_logits: torch.Tensor) -> None:
-        """Count one discriminator update's real logits; every `interval` updates, move p (module docstring)."""
-        self._signs += float(torch.sign(real_logits.detach().float()).sum())
+        """Count one discriminator update's real logits (summed where they are, so the device is read once per
+        `interval` updates, not at each); every `interval` updates, move p (module docstring)."""
+        self._signs = self._signs + torch.sign(real_logits.detach().float()).sum()
         self._seen += real_logits.numel()
         self._updates += 1
         if self._updates % self.interval:
             return
-        signal = self._signs / max(self._seen, 1)
+        signal = float(self._signs) / max(self._seen, 1)
         step = self._seen / self.speed
         self.p = min(1.0, max(0.0, self.p + (step if signal > self.target else -step)))
         self._signs, self._seen = 0.0, 0
 
     def state_dict(self) -> dict[str, Any]:
         """p and the counts since it last moved, for a resumed run to adapt as the uninterrupted one."""
-        return {"p": self.p, "signs": self._signs, "seen": self._seen, "updates": self._updates}
+        return {"p": self.p, "signs": float(self._signs), "seen": self._seen, "updates": self._updates}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what `state_dict` saved."""

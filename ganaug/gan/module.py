@@ -137,8 +137,10 @@ class ConditionalGAN(Bindable):
         self._set_growth(*schedule.at(0))
 
     def _set_growth(self, level: int, alpha: float) -> None:
-        for net in {id(n): n for n in (self.generator, self.sampling_generator)}.values():
-            net.set_growth(level, alpha)
+        """The live generator and its EMA copy (the one sampled) at the same level and fade."""
+        self.generator.set_growth(level, alpha)
+        if self.ema is not None:
+            self.ema.module.set_growth(level, alpha)
 
     def seen_reals(self, real: torch.Tensor) -> torch.Tensor:
         """Real float images as the discriminator sees them now: at the current resolution while growing."""
