@@ -12,6 +12,7 @@ from ganaug.classify.losses import ClassifierLoss
 from ganaug.classify.metrics import evaluate
 from ganaug.classify.model import ImageClassifier, SmallCNN
 from ganaug.errors import GanaugError
+from ganaug.lightning import use
 
 
 @pytest.mark.parametrize("shape", [(1, 8, 8), (3, 8, 8), (1, 28, 28), (3, 28, 28)])
@@ -74,7 +75,8 @@ def test_learns_toy_data_and_logs_validation():
     pl.seed_everything(0, verbose=False)
     train = make_toy_dataset([30, 30, 30], seed=1)
     val, test = make_toy_dataset([8, 8, 8], seed=2), make_toy_dataset([20, 20, 20], seed=3)
-    model = ImageClassifier(1, 3, width=8, lr=1e-2)
+    with use("pytorch_lightning"):  # made for this test's Trainer whatever other tests imported before it
+        model = ImageClassifier(1, 3, width=8, lr=1e-2)
     trainer = pl.Trainer(
         max_epochs=3,
         accelerator="cpu",
