@@ -71,13 +71,15 @@ def parse_counts(text: str, what: str) -> list[int]:
     return sorted(values)
 
 
-def compose_config(overrides: Sequence[str], data_root: str | None, steps: int) -> DictConfig:
-    """The validated config of the main job with `overrides`, the GAN trained for `steps` updates."""
+def compose_config(overrides: Sequence[str], data_root: str | None, steps: int | None) -> DictConfig:
+    """The validated config of the main job with `overrides`, the GAN trained for `steps` updates (None: the
+    configured number)."""
     if any(override_key(o) == "gan.steps" for o in overrides):
         raise GanaugError("gan.steps is set by --steps; give the step counts to score there")
     base = data_root_overrides(data_root, {override_key(o) for o in overrides})
+    length = [] if steps is None else [f"gan.steps={steps}"]
     with initialize_config_dir(str(config_dir()), version_base=VERSION_BASE):
-        cfg = compose("config", overrides=[*base, *overrides, f"gan.steps={steps}"])
+        cfg = compose("config", overrides=[*base, *overrides, *length])
     validate(cfg)
     return cfg
 
