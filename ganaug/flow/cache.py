@@ -10,7 +10,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from filelock import FileLock, Timeout
 
@@ -21,6 +21,7 @@ from ganaug.lightning import is_rank_zero
 log = logging.getLogger("ganaug")
 
 CACHE_FORMAT = 1
+T = TypeVar("T")
 
 
 def cache_key(payload: Any) -> str:
@@ -75,6 +76,20 @@ def remove_entry(path: Path) -> None:
     with FileLock(path.with_name(f".{path.name}.lock")):
         shutil.rmtree(path, ignore_errors=True)
         path.with_suffix(".json").unlink(missing_ok=True)
+
+
+def rebuilt_if_damaged(stage: str, entry: Callable[[], Path], check: Callable[[Path], T]) -> tuple[Path, T]:
+    """The cache entry `entry()` returns (built when missing) and what `check` reads from it. An entry that
+    `check` finds damaged (a GanaugError: edited metadata, a truncated file, a deleted part) is removed with
+    a warning and built again, so a damaged cache costs a rebuild, not a failed run."""
+    path = entry()
+    try:
+        return path, check(path)
+    except GanaugError as exc:
+        log.warning("%s: the cached entry %s is damaged (%s); building it again", stage, path, exc)
+        remove_entry(path)
+    path = entry()
+    return path, check(path)
 
 
 def entry_path(root: str | Path, stage: str, payload: Any) -> Path:

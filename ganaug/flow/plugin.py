@@ -22,7 +22,7 @@ from typing import Any
 from ganaug.data.datamodule import training_images
 from ganaug.data.dataset import ImageDataset
 from ganaug.data.imbalance import select_minority, synthetic_targets
-from ganaug.flow.cache import cache_key, cached_stage
+from ganaug.flow.cache import cache_key, cached_stage, rebuilt_if_damaged
 from ganaug.gan.export import GeneratorArtifact, export_generator
 from ganaug.gan.resume import CHECKPOINTS
 from ganaug.gan.training import gan_training_set, train_gan
@@ -75,7 +75,8 @@ def synthesize(
 
     Trains the conditional GAN on `train` (conditioned as `condition_on` says, its minority classes
     `minority`) or reuses the one cached under `cache_dir` for the same images and settings, then samples
-    the bank (cached too, keyed by the GAN, the targets and `sample_seed`). A killed GAN run resumes.
+    the bank (cached too, keyed by the GAN, the targets and `sample_seed`). A killed GAN run resumes; a
+    damaged cache entry is built again.
     """
     dataset, trained = gan_training_set(train, minority, condition_on=condition_on)
     gan_settings = {"steps": steps, "batch_size": batch_size, "seed": gan_seed, "condition_on": condition_on,
@@ -90,14 +91,21 @@ def synthesize(
         )  # fmt: skip
         export_generator(gan, folder / "generator", train.class_names, config=payload)
 
-    gan_dir = cached_stage(cache_dir, "gan", payload, build_gan, resumable=True)
+    gan_dir, _ = rebuilt_if_damaged(
+        "gan",
+        lambda: cached_stage(cache_dir, "gan", payload, build_gan, resumable=True),
+        lambda folder: GeneratorArtifact.load(folder / "generator", expect=train),
+    )
     bank_payload = {"gan": cache_key(payload), "targets": {str(k): v for k, v in targets.items()}, "seed": sample_seed}
 
     def build_bank(folder: Path) -> None:
         artifact = GeneratorArtifact.load(gan_dir / "generator", expect=train)
         SyntheticBank.generate(artifact, targets, folder, seed=sample_seed, source=bank_payload)
 
-    return gan_dir, SyntheticBank.load(cached_stage(cache_dir, "bank", bank_payload, build_bank))
+    _, bank = rebuilt_if_damaged(
+        "bank", lambda: cached_stage(cache_dir, "bank", bank_payload, build_bank), SyntheticBank.load
+    )
+    return gan_dir, bank
 
 
 def augment(

@@ -9,7 +9,6 @@ and a sweep over later stages reuses earlier outputs.
 from __future__ import annotations
 
 import copy
-import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,15 +16,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 
-from ganaug.errors import GanaugError
-from ganaug.flow.cache import cache_key, cached_stage, entry_path, remove_entry
+from ganaug.flow.cache import cache_key, cached_stage, entry_path, rebuilt_if_damaged
 from ganaug.lightning import is_rank_zero
 
 if TYPE_CHECKING:
     from ganaug.flow.context import Flow
 
 T = TypeVar("T")
-log = logging.getLogger("ganaug")
 
 
 def _plain(cfg: DictConfig, key: str) -> Any:
@@ -114,11 +111,5 @@ class Stage(ABC, Generic[T]):
     def output(self) -> T:
         """The stage's output, built when it is not cached yet, and built again (with a warning) when the
         cached entry is damaged: edited metadata, a truncated file, a deleted part."""
-        folder = self.folder()
-        try:
-            self.verify(folder)
-        except GanaugError as exc:
-            log.warning("%s: the cached entry %s is damaged (%s); building it again", self.name, folder, exc)
-            remove_entry(folder)
-            folder = self.folder()
+        folder, _ = rebuilt_if_damaged(self.name, self.folder, self.verify)
         return self.load(folder)
