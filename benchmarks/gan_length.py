@@ -73,10 +73,12 @@ def parse_counts(text: str, what: str) -> list[int]:
 
 def compose_config(overrides: Sequence[str], data_root: str | None, steps: int | None) -> DictConfig:
     """The validated config of the main job with `overrides`, the GAN trained for `steps` updates (None: the
-    configured number)."""
+    configured number). Its fits keep no curves unless a `logger` is chosen: composed outside a Hydra run,
+    the loggers would write into the working directory."""
     if any(override_key(o) == "gan.steps" for o in overrides):
         raise GanaugError("gan.steps is set by --steps; give the step counts to score there")
-    base = data_root_overrides(data_root, {override_key(o) for o in overrides})
+    keys = {override_key(o) for o in overrides}
+    base = [*data_root_overrides(data_root, keys), *([] if "logger" in keys else ["logger=none"])]
     length = [] if steps is None else [f"gan.steps={steps}"]
     with initialize_config_dir(str(config_dir()), version_base=VERSION_BASE):
         cfg = compose("config", overrides=[*base, *overrides, *length])

@@ -31,7 +31,8 @@ def test_reference_drops_the_gan_part():
         gan_techniques.reference_of("classical")
 
 
-def test_time_run_table_and_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_time_run_table_and_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
     out, cache = tmp_path / "out", f"cache_dir={tmp_path / 'cache'}"
     timing_args = ["time", "--out", str(out), "--timing-steps", "6", "--warmup", "1", "--repeats", "1"]
     assert gan_techniques.main([*timing_args, *TINY, cache]) == 0
@@ -61,6 +62,7 @@ def test_time_run_table_and_resume(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "seed 0:" not in capsys.readouterr().out
     assert gan_techniques.main([*timing_args, *TINY, cache]) == 2  # new timings would orphan the scored jobs
     assert "has a timing.json already" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "out"]  # no curves in the working directory
 
 
 @pytest.mark.parametrize(
