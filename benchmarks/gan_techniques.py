@@ -137,7 +137,9 @@ def run_config(timing: dict, name: str, steps: int, snapshots: list[int]) -> Dic
     return compose_config([*timing["overrides"], *extra], timing["data_root"], steps)
 
 
-def job(out: Path, flow: Flow, technique: str, steps: int, strategy: str, seed: int, bank: SyntheticBank | None):
+def job(
+    out: Path, flow: Flow, technique: str, steps: int, strategy: str, seed: int, bank: SyntheticBank | None
+) -> None:
     """Score `strategy` with `seed` (and `bank`, from `technique`'s GAN at `steps` updates) on the validation
     split into OUT/jobs, unless it is there already."""
     path = out / "jobs" / technique / str(steps) / strategy / f"s{seed}.json"
