@@ -91,7 +91,7 @@ def synthesize(
         )  # fmt: skip
         export_generator(gan, folder / "generator", train.class_names, config=payload)
 
-    gan_dir, _ = rebuilt_if_damaged(
+    gan_dir, artifact = rebuilt_if_damaged(
         "gan",
         lambda: cached_stage(cache_dir, "gan", payload, build_gan, resumable=True),
         lambda folder: GeneratorArtifact.load(folder / "generator", expect=train),
@@ -99,7 +99,6 @@ def synthesize(
     bank_payload = {"gan": cache_key(payload), "targets": {str(k): v for k, v in targets.items()}, "seed": sample_seed}
 
     def build_bank(folder: Path) -> None:
-        artifact = GeneratorArtifact.load(gan_dir / "generator", expect=train)
         SyntheticBank.generate(artifact, targets, folder, seed=sample_seed, source=bank_payload)
 
     _, bank = rebuilt_if_damaged(
