@@ -75,7 +75,7 @@ def compose_config(overrides: Sequence[str], data_root: str | None, steps: int |
     """The validated config of the main job with `overrides`, the GAN trained for `steps` updates (None: the
     configured number). Its fits keep no curves unless a `logger` is chosen: composed outside a Hydra run,
     the loggers would write into the working directory."""
-    if any(override_key(o) == "gan.steps" for o in overrides):
+    if steps is not None and any(override_key(o) == "gan.steps" for o in overrides):
         raise GanaugError("gan.steps is set by --steps; give the step counts to score there")
     keys = {override_key(o) for o in overrides}
     base = [*data_root_overrides(data_root, keys), *([] if "logger" in keys else ["logger=none"])]
