@@ -73,11 +73,13 @@ def fit(
     there resumes after that epoch and ends with the weights an uninterrupted fit ends with (on CPU), and
     the file is removed once the fit has finished.
     """
-    defaults: dict[str, Any] = {"max_epochs": epochs, "log_every_n_steps": max(1, min(50, len(loader)))}
+    settings = dict(trainer_kwargs or {})
+    # curves at least once an epoch, however short (Lightning warns at every fit whose epoch is shorter)
+    interval = max(1, min(settings.pop("log_every_n_steps", 50), len(loader)))
+    defaults: dict[str, Any] = {"max_epochs": epochs, "log_every_n_steps": interval}
     if deterministic:
         defaults["deterministic"] = True
     namespace = namespace_for(model)
-    settings = dict(trainer_kwargs or {})
     resume = None
     if checkpoint_dir is not None:
         streams = random_streams(loader.sampler, loader.dataset)

@@ -379,7 +379,7 @@ class TrainerConfig:
     # Progress bars (the GAN's steps, the bank, the gate, the quality metrics, auto, each fit): null shows them
     # on a terminal only, true always, false never.
     enable_progress_bar: bool | None = None
-    # How often (in steps) the loggers receive the training curves.
+    # How often (in steps) the loggers receive the training curves (at least once an epoch).
     log_every_n_steps: int = 10
 
 
