@@ -111,7 +111,7 @@ class AutoSettings:
     synthetic_weights: tuple[float, ...] = field(default=(), metadata={"check": each(at_least(0))})
     per_class: bool = False
     # A first rung of 1/5 of the epochs: at 1/4 the decision cost 6.0 to 6.3 final trainings on MNIST-LT ratio 10
-    # (validation runs, benchmarks/results/mnist_lt_cpu/README.md), above the budget of 6.
+    # (validation runs; benchmarks/results/README.md, mnist_lt_all_cpu), above the budget of 6.
     rungs: tuple[float, ...] = field(default=(0.2, 1.0), metadata={"check": each(between(0, 1, low_open=True))})
     keep: int = field(default=2, metadata={"check": at_least(2)})
     holdout: str = field(default="validation", metadata={"check": one_of(HOLDOUTS)})
