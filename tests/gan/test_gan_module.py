@@ -231,15 +231,16 @@ def test_one_bar_counts_the_gan_steps_when_asked_and_none_off_a_terminal(toy_dat
     assert "gan:" not in err and "Epoch" not in err
 
 
-@pytest.mark.parametrize(("generator", "seed"), [("dcgan", 0), ("resnet", 5)])
-def test_generated_classes_resemble_their_real_images(toy_dataset: ImageDataset, generator: str, seed: int) -> None:
+@pytest.mark.parametrize(("generator", "steps"), [("dcgan", 300), ("resnet", 600)])
+def test_generated_classes_resemble_their_real_images(toy_dataset: ImageDataset, generator: str, steps: int) -> None:
     """Quality smoke test: after a short fit each class's samples are nearest to that class's mean image.
 
-    300 steps at lr 1e-3 with the EMA generator: dcgan passed seeds 0-4; resnet got its 6-image class
-    right for seeds 5, 8 and 9 of 0-9 (the others for all), so it runs with one of those.
+    At lr 1e-3 with the EMA generator, seed 0: dcgan passed seeds 0-4 at 300 steps. resnet at 300 steps
+    learnt all three classes on only 2 of seeds 0-9 on one CPU (and on other seeds on another: a fit this
+    short is at the edge); at 600 steps it learnt them all, every sample right, on 5 of seeds 0-5.
     """
     gan = train_gan(
-        toy_dataset, [0, 1, 2], steps=300, batch_size=32, seed=seed, trainer_kwargs=QUIET,
+        toy_dataset, [0, 1, 2], steps=steps, batch_size=32, seed=0, trainer_kwargs=QUIET,
         module_kwargs={"generator": generator, "generator_kwargs": {"latent_dim": 16, "base_channels": 16},
                        "discriminator_kwargs": {"base_channels": 16}, "lr_g": 1e-3, "lr_d": 1e-3},
     )  # fmt: skip
