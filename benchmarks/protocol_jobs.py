@@ -32,7 +32,14 @@ from pathlib import Path
 from ganaug.auto.search import AUTO
 from ganaug.classify.parts import is_synthetic, parse_strategy
 from ganaug.cli.runner import print_error
-from ganaug.cli.sweeps import check_overrides, data_root_overrides, hydra_value, override_key, parse_ratios
+from ganaug.cli.sweeps import (
+    check_overrides,
+    data_root_overrides,
+    hydra_value,
+    override_key,
+    parse_ratios,
+    seed_range,
+)
 from ganaug.errors import GanaugError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -69,16 +76,15 @@ def _phase(strategy: str, seed: int, first_gan: str) -> int:
 
 def plan(strategies: Sequence[str], ratios: Sequence[str], seeds: int, upper_bound: bool = True) -> list[Job]:
     """Every job of the protocol, in the order lanes take them (module docstring)."""
-    if seeds < 1:
-        raise GanaugError(f"--seeds {seeds}: give at least 1 (the protocol in docs/benchmark.md asks for 5)")
+    seed_ids = seed_range(seeds)
     gan = [s for s in strategies if s != AUTO and is_synthetic(s)]
     jobs = [
         Job(f"r{ratio}/s{seed}/{strategy}", (f"imbalance.ratio={ratio}", f"seed={seed}", f"augment={strategy}"),
             _phase(strategy, seed, gan[0] if gan else ""))
-        for seed in range(seeds) for ratio in ratios for strategy in strategies
+        for seed in seed_ids for ratio in ratios for strategy in strategies
     ]  # fmt: skip
     if upper_bound:
-        jobs += [Job(f"{UPPER}/s{s}", ("imbalance=none", "augment=none", f"seed={s}"), 1) for s in range(seeds)]
+        jobs += [Job(f"{UPPER}/s{s}", ("imbalance=none", "augment=none", f"seed={s}"), 1) for s in seed_ids]
     return sorted(jobs, key=lambda j: j.phase)  # stable: seeds, then ratios, then strategies within a phase
 
 
@@ -114,7 +120,6 @@ class Claims:
 
     def __init__(self, out: Path) -> None:
         self.folder = out / ".claims"
-        self.folder.mkdir(parents=True, exist_ok=True)
         self.me = {"boot": _boot_id(), "pid": os.getpid()}
 
     def _path(self, job: Job) -> Path:
@@ -135,6 +140,7 @@ class Claims:
         if self.held(job):
             return False
         path = self._path(job)
+        self.folder.mkdir(parents=True, exist_ok=True)
         mine = self.folder / f".{path.name}.{os.getpid()}"
         mine.write_text(json.dumps(self.me))
         try:
@@ -183,9 +189,9 @@ def run(jobs: Sequence[Job], base: Sequence[str], out: Path, threads: int) -> li
 
 def status(jobs: Sequence[Job], out: Path) -> str:
     """Counts of done, running (claimed by a live lane) and waiting jobs, and the waiting ones' folders."""
-    claims = Claims(out) if out.is_dir() else None
-    done = [j for j in jobs if j.done(out)]
-    running = [j for j in jobs if not j.done(out) and claims is not None and claims.held(j)]
+    claims = Claims(out)
+    done = {j for j in jobs if j.done(out)}
+    running = [j for j in jobs if j not in done and claims.held(j)]
     waiting = [j.folder for j in jobs if j not in done and j not in running]
     lines = [f"{len(done)} done, {len(running)} running, {len(waiting)} waiting, of {len(jobs)} jobs"]
     lines += [f"running: {j.folder}" for j in running] + [f"waiting: {w}" for w in waiting]

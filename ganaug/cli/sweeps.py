@@ -66,11 +66,16 @@ def parse_ratios(text: str) -> list[str] | None:
     return ratios
 
 
-def seed_list(seeds: int) -> str:
-    """The override sweeping the classifier seed over 0..seeds-1."""
+def seed_range(seeds: int) -> range:
+    """The classifier seeds 0..seeds-1 of `--seeds`, at least one."""
     if seeds < 1:
         raise GanaugError(f"--seeds {seeds}: give at least 1 (the protocol in docs/benchmark.md asks for 5)")
-    return "seed=" + ",".join(str(s) for s in range(seeds))
+    return range(seeds)
+
+
+def seed_list(seeds: int) -> str:
+    """The override sweeping the classifier seed over 0..seeds-1."""
+    return "seed=" + ",".join(str(s) for s in seed_range(seeds))
 
 
 def multirun(python: str = sys.executable) -> list[str]:

@@ -37,6 +37,7 @@ def test_a_live_lanes_claim_holds_and_a_dead_or_other_boots_claim_is_taken_over(
     job = protocol_jobs.Job("r10/s0/none", (), 2)
     claims = protocol_jobs.Claims(tmp_path)
     path = claims.folder / "r10__s0__none.json"
+    claims.folder.mkdir()  # as another lane's first claim made it
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         path.write_text(json.dumps({**claims.me, "pid": other.pid}))
