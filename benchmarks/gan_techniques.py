@@ -14,7 +14,8 @@ progressive growing, whose schedule spans the run. At each budget it scores --st
 split for each --seeds (the classifier's seed; the GAN's is gan.seed), beside each strategy without its
 `gan` part (the reference). A scored job is kept in OUT/jobs and skipped the next time, so a stopped run
 resumes (a killed GAN run resumes from its checkpoint), and several `run`s with different --techniques share
-the cores. `table` prints the tables and writes gan_techniques.md. Test metrics are never read.
+the cores. An equal wall-clock budget within SAME_BUDGET of today's length is today's length (one budget,
+"both"). `table` prints the tables and writes gan_techniques.md. Test metrics are never read.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ TECHNIQUES: dict[str, list[str]] = {
     "ada": ["gan.module.ada=true"],
 }
 REFERENCES = "references"
+SAME_BUDGET = 0.02  # budgets this close to today's length are one: timing rounds differ by more than this
 
 
 def parse_names(text: str, known: Sequence[str], what: str) -> list[str]:
@@ -118,10 +120,16 @@ def measure(overrides: list[str], data_root: str | None, steps: int, warmup: int
     return {"overrides": overrides, "data_root": data_root, "steps": length, "timing_steps": steps, "techniques": rows}
 
 
+def equal_time_budget(length: int, equal_time: int) -> int:
+    """The equal wall-clock budget trained: `equal_time`, or today's `length` when the two are within
+    SAME_BUDGET of each other (a difference the timing cannot resolve is not worth a second GAN run)."""
+    return length if abs(equal_time - length) <= SAME_BUDGET * length else equal_time
+
+
 def gan_runs(name: str, length: int, equal_time: int) -> list[tuple[int, list[int]]]:
     """The GAN runs a technique needs, as (updates, snapshot steps): one run with the shorter budget as a
     snapshot, or (progressive growing, whose schedule spans the run) one run per budget."""
-    budgets = sorted({length, equal_time})
+    budgets = sorted({length, equal_time_budget(length, equal_time)})
     if name == TODAY or len(budgets) == 1:
         return [(length, [length])]
     if "gan.progressive=true" in TECHNIQUES[name]:
@@ -207,7 +215,7 @@ def table(out: Path) -> str:
     for strategy in strategies:
         today = scores.get((TODAY, length, strategy), {})
         for name, row in timing["techniques"].items():
-            equal = row["equal_time_steps"]
+            equal = equal_time_budget(length, row["equal_time_steps"])
             budgets = [("equal steps", length), ("equal wall-clock", equal)] if equal != length else [("both", length)]
             for budget, steps in budgets:
                 got = scores.get((name, steps, strategy))

@@ -24,6 +24,12 @@ def test_budgets_make_the_fewest_gan_runs():
     assert gan_techniques.gan_runs("progressive", 7500, 3400) == [(3400, [3400]), (7500, [7500])]
 
 
+def test_a_budget_within_the_timing_resolution_is_todays():
+    assert gan_techniques.gan_runs("progressive", 7500, 7444) == [(7500, [7500])]
+    assert gan_techniques.gan_runs("style", 7500, 7600) == [(7500, [7500])]
+    assert gan_techniques.gan_runs("ada", 7500, 7300) == [(7500, [7300, 7500])]
+
+
 def test_reference_drops_the_gan_part():
     assert gan_techniques.reference_of("gan+la+classical") == "la+classical"
     assert gan_techniques.reference_of("gan") == "none"
