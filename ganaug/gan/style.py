@@ -32,23 +32,47 @@ def normalise_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
 
 
-class MappingNetwork(nn.Module):
-    """(noise z, class) -> style vector w: an MLP over the normalised z and the normalised class embedding."""
+class EqualLinear(nn.Module):
+    """A linear layer with StyleGAN's equalised learning rate: weights drawn from N(0, 1) / `lr_mul` and scaled
+    at run time by `lr_mul` / sqrt(fan-in), so an input of unit second moment gives outputs of unit second
+    moment from the start (the noise's influence on the styles is not lost at initialisation), and Adam moves
+    the layer `lr_mul` times as fast as the others. The bias starts at `bias_init`."""
 
-    def __init__(self, latent_dim: int, num_classes: int, style_dim: int, layers: int = 4) -> None:
+    def __init__(self, in_features: int, out_features: int, bias_init: float = 0.0, lr_mul: float = 1.0) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_mul)
+        self.bias = nn.Parameter(torch.full((out_features,), bias_init / lr_mul))
+        self.scale, self.lr_mul = lr_mul / math.sqrt(in_features), lr_mul
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x @ (scale * weight).T + lr_mul * bias."""
+        return F.linear(x, self.weight * self.scale, self.bias * self.lr_mul)
+
+
+class MappingNetwork(nn.Module):
+    """(noise z, class) -> style vector w: an MLP over the normalised z and the normalised class embedding,
+    with equalised learning rates `lr_mul` (StyleGAN: 0.01) and leaky ReLUs scaled to keep unit second moment."""
+
+    def __init__(
+        self, latent_dim: int, num_classes: int, style_dim: int, layers: int = 4, lr_mul: float = 0.01
+    ) -> None:
         super().__init__()
         if layers < 1:
             raise GanaugError(f"mapping_layers={layers}: the mapping network needs at least one layer")
+        if lr_mul <= 0:
+            raise GanaugError(f"mapping_lr_mul={lr_mul}: the learning-rate multiplier must be positive")
         self.embed = nn.Embedding(num_classes, latent_dim)
         widths = [2 * latent_dim, *[style_dim] * layers]
-        blocks: list[nn.Module] = []
-        for w_in, w_out in zip(widths[:-1], widths[1:], strict=True):
-            blocks += [nn.Linear(w_in, w_out), nn.LeakyReLU(0.2)]
-        self.net = nn.Sequential(*blocks)
+        self.net = nn.ModuleList(
+            EqualLinear(w_in, w_out, lr_mul=lr_mul) for w_in, w_out in zip(widths[:-1], widths[1:], strict=True)
+        )
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Styles (N, style_dim)."""
-        return self.net(torch.cat([normalise_2nd_moment(z), normalise_2nd_moment(self.embed(labels))], dim=1))
+        h = torch.cat([normalise_2nd_moment(z), normalise_2nd_moment(self.embed(labels))], dim=1)
+        for layer in self.net:
+            h = F.leaky_relu(layer(h), 0.2) * _GAIN
+        return h
 
 
 class ModulatedConv2d(nn.Module):
@@ -61,8 +85,7 @@ class ModulatedConv2d(nn.Module):
     ) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
-        self.affine = nn.Linear(style_dim, in_channels)
-        nn.init.ones_(self.affine.bias)  # styles start at 1: the plain convolution
+        self.affine = EqualLinear(style_dim, in_channels, bias_init=1.0)  # styles about 1: the plain convolution
         self.scale = 1.0 / math.sqrt(in_channels * kernel_size**2)
         self.demodulate = demodulate
         self.padding = kernel_size // 2
@@ -113,7 +136,8 @@ class StyleGenerator(nn.Module):
 
     `base_channels` sets the widths (as the other generators: 8x at the base map, halving up to 1x at the
     top), `style_dim` the style vector (default the widest width), `mapping_layers` the mapping MLP's depth,
-    `mixing` the share of a training batch's rows that mix two styles. The base map is learned, about 4 to 7
+    `mapping_lr_mul` its learning-rate multiplier, `mixing` the share of a training batch's rows that mix two
+    styles. The base map is learned, about 4 to 7
     pixels a side; a size that is not base * 2**n is generated slightly larger and centre-cropped.
     """
 
@@ -125,6 +149,7 @@ class StyleGenerator(nn.Module):
         base_channels: int = 32,
         style_dim: int | None = None,
         mapping_layers: int = 4,
+        mapping_lr_mul: float = 0.01,
         mixing: float = 0.9,
     ) -> None:
         super().__init__()
@@ -134,7 +159,7 @@ class StyleGenerator(nn.Module):
             raise GanaugError(f"mixing={mixing}: the share of rows that mix two styles lies in [0, 1]")
         self.latent_dim, self.mixing = latent_dim, mixing
         style_dim = style_dim or widths[0]
-        self.mapping = MappingNetwork(latent_dim, num_classes, style_dim, mapping_layers)
+        self.mapping = MappingNetwork(latent_dim, num_classes, style_dim, mapping_layers, mapping_lr_mul)
         self.const = nn.Parameter(torch.randn(1, widths[0], *self.base_size))
         sizes = [(self.base_size[0] * 2**i, self.base_size[1] * 2**i) for i in range(steps + 1)]
         self.layers = nn.ModuleList([StyleLayer(widths[0], widths[0], style_dim, sizes[0])])

@@ -58,6 +58,19 @@ def test_the_style_generator_maps_class_and_noise_and_mixes_styles() -> None:
     assert big(torch.randn(2, 8), torch.tensor([0, 1])).shape == (2, 3, 64, 64) and big.levels == 5
 
 
+def test_the_noise_moves_styles_and_images_from_initialisation() -> None:
+    torch.manual_seed(0)  # equalised learning rates: w keeps about unit scale, so z is not lost at the start
+    gen = build_generator("style", image_shape=(1, 28, 28), num_classes=3, latent_dim=32, base_channels=8).eval()
+    z, labels = torch.randn(128, 32), torch.zeros(128, dtype=torch.long)
+    w = gen.mapping(z, labels)
+    assert w.square().mean().sqrt().item() == pytest.approx(1.0, abs=0.5)
+    assert gen.layers[1].conv.affine(w).std(dim=0).mean().item() > 0.2
+    images = gen(z, labels)
+    assert images.std(dim=0).mean().item() > 0.3 * images.std().item()
+    with pytest.raises(GanaugError, match="mapping_lr_mul"):
+        build_generator("style", image_shape=(1, 28, 28), num_classes=3, mapping_lr_mul=0.0)
+
+
 def test_the_fade_in_weights_go_from_0_to_1_on_schedule() -> None:
     schedule = GrowthSchedule(levels=3, steps=300, fade=0.5)
     assert schedule.at(0) == (0, 1.0) and schedule.at(99) == (0, 1.0)
