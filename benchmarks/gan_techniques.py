@@ -12,10 +12,13 @@ benchmark of the same config) to both budgets, equal steps and equal wall-clock:
 the shorter budget, which is the first part of the longer run (constant learning rates), but two runs for
 progressive growing, whose schedule spans the run. At each budget it scores --strategies on the validation
 split for each --seeds (the classifier's seed; the GAN's is gan.seed), beside each strategy without its
-`gan` part (the reference). A scored job is kept in OUT/jobs and skipped the next time, so a stopped run
-resumes (a killed GAN run resumes from its checkpoint), and several `run`s with different --techniques share
-the cores. An equal wall-clock budget within SAME_BUDGET of today's length is today's length (one budget,
-"both"). `table` prints the tables and writes gan_techniques.md. Test metrics are never read.
+`gan` part (the reference). A GAN run that the monitor stops (diverged, collapsed) is recorded as
+OUT/jobs/TECHNIQUE/STEPS/stopped.json, shown in the table and not retried (delete it to retry), and the
+run goes on to the next technique. A scored job is kept in OUT/jobs and skipped the next time, so a
+stopped run resumes (a killed GAN run resumes from its checkpoint), and several `run`s with different
+--techniques share the cores. An equal wall-clock budget within SAME_BUDGET of today's length is today's
+length (one budget, "both"). `table` prints the tables and writes gan_techniques.md. Test metrics are never
+read.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from ganaug.errors import GanaugError
 from ganaug.fileio import atomic_path, read_json, write_json
 from ganaug.flow.context import Flow
 from ganaug.flow.stages import BankStage, GanStage
+from ganaug.gan.monitor import GanStopped
 from ganaug.synth.bank import SyntheticBank
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -145,6 +149,11 @@ def run_config(timing: dict, name: str, steps: int, snapshots: list[int]) -> Dic
     return compose_config([*timing["overrides"], *extra], timing["data_root"], steps)
 
 
+def stopped_path(out: Path, technique: str, budget: int) -> Path:
+    """Where a technique's GAN run that the monitor stopped (diverged, collapsed) is recorded, per budget."""
+    return out / "jobs" / technique / str(budget) / "stopped.json"
+
+
 def job(
     out: Path, flow: Flow, technique: str, steps: int, strategy: str, seed: int, bank: SyntheticBank | None
 ) -> None:
@@ -171,9 +180,18 @@ def run(out: Path, techniques: list[str], strategies: list[str], seeds: list[int
                 job(out, flow, REFERENCES, 0, reference_of(strategy), seed, None)
             continue
         for steps, snapshots in gan_runs(name, length, timing["techniques"][name]["equal_time_steps"]):
+            if any(stopped_path(out, name, budget).is_file() for budget in snapshots):
+                continue
             flow = Flow(run_config(timing, name, steps, snapshots))
-            for budget in snapshots:
-                bank = flow.output(BankStage, snapshot=budget)
+            try:
+                banks = [(budget, flow.output(BankStage, snapshot=budget)) for budget in snapshots]
+            except GanStopped as exc:
+                for budget in snapshots:
+                    record = {"technique": name, "steps": steps, "strategies": strategies, "stopped": str(exc)}
+                    write_json(stopped_path(out, name, budget), record)
+                print(f"  {name} {steps}: the monitor stopped the GAN: {exc}", flush=True)
+                continue
+            for budget, bank in banks:
                 for strategy, seed in itertools.product(strategies, seeds):
                     job(out, flow, name, budget, strategy, seed, bank)
 
@@ -211,7 +229,10 @@ def table(out: Path) -> str:
         "| strategy | technique | budget | updates | validation | gain over today |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    strategies = sorted({s for (t, _, s) in scores if t != REFERENCES})
+    stopped = {path: read_json(path) for path in (out / "jobs").glob("*/*/stopped.json")}
+    strategies = sorted(
+        {s for (t, _, s) in scores if t != REFERENCES} | {s for r in stopped.values() for s in r["strategies"]}
+    )
     for strategy in strategies:
         today = scores.get((TODAY, length, strategy), {})
         for name, row in timing["techniques"].items():
@@ -219,6 +240,9 @@ def table(out: Path) -> str:
             budgets = [("equal steps", length), ("equal wall-clock", equal)] if equal != length else [("both", length)]
             for budget, steps in budgets:
                 got = scores.get((name, steps, strategy))
+                record = stopped.get(stopped_path(out, name, steps))
+                if not got and record is not None:
+                    lines.append(f"| {strategy} | {name} | {budget} | {steps} | GAN stopped: {record['stopped']} | |")
                 if not got:
                     continue
                 paired = [got[s] - today[s] for s in got if s in today]

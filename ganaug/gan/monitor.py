@@ -15,11 +15,17 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
-from ganaug.errors import at_least, between, checked
+from ganaug.errors import GanaugError, at_least, between, checked
 from ganaug.gan.generators import to_float
 from ganaug.lightning import CallbackCore, bound_getattr
 
 log = logging.getLogger(__name__)
+
+
+class GanStopped(GanaugError):
+    """The monitor stopped the GAN (diverged, or a class collapsed): a result of the run, not bad input, so a
+    benchmark can record it and go on to its next configuration."""
+
 
 _TRY = "try lower lr_g/lr_d, another loss (hinge, non_saturating, wgan_gp) or diffaugment=translation,cutout"
 
@@ -44,7 +50,7 @@ class TrainingMonitor(CallbackCore):
       each trained class are drawn; when their mean pairwise distance is below `collapse_ratio` times that
       of the class's real training images, log a warning; after `collapse_patience` such checks in a row,
       stop. 0 steps turns it off; classes with fewer than 2 real images are not checked.
-    A stop sets `trainer.should_stop` and the module's `failure` (train_gan raises it as a GanaugError). In a
+    A stop sets `trainer.should_stop` and the module's `failure` (train_gan raises it as GanStopped). In a
     distributed run every rank checks at the same steps and the decision is reduced across them, so all stop.
     A Lightning Callback of either namespace (`ganaug.lightning`).
     """

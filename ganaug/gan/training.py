@@ -17,6 +17,7 @@ from ganaug.errors import GanaugError, at_least, between, checked, each, one_of,
 from ganaug.gan import speed
 from ganaug.gan.callbacks import SampleGridCallback, StepProgressBar
 from ganaug.gan.module import ConditionalGAN
+from ganaug.gan.monitor import GanStopped
 from ganaug.gan.progressive import GrowthSchedule
 from ganaug.gan.resume import (
     GanCheckpoint,
@@ -224,7 +225,7 @@ def train_gan(
     if resume is not None and log_dir is not None:
         join_curves(log_dir)
     if gan.failure is not None:
-        raise GanaugError(gan.failure)
+        raise GanStopped(gan.failure)
     if checkpoint_dir is not None:
         discard_checkpoint(checkpoint_dir)
     return gan

@@ -90,3 +90,31 @@ def test_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("ganaug: error:") and needle in err[0]
     assert not out.exists()
+
+
+def test_a_gan_the_monitor_stops_is_recorded_and_the_run_goes_on(tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "out"
+    timing = {"overrides": [*TINY[:-1], f"cache_dir={tmp_path / 'cache'}"], "data_root": None, "steps": 8,
+              "timing_steps": 6, "techniques": {name: {"seconds_per_step": 1.0, "ratio": 1.0, "equal_time_steps": 8}
+                                                 for name in gan_techniques.TECHNIQUES}}  # fmt: skip
+    timing["techniques"]["style"]["equal_time_steps"] = 4
+    gan_techniques.write_json(out / "timing.json", timing)
+    built: list[tuple[str, str]] = []
+
+    class Collapsing:
+        def __init__(self, cfg) -> None:
+            built.append((cfg.gan.module.generator, cfg.gan.module.discriminator))
+
+        def output(self, stage, snapshot):
+            raise gan_techniques.GanStopped("GAN samples of class '3' collapsed to near-copies at generator step 4")
+
+    monkeypatch.setattr(gan_techniques, "Flow", Collapsing)
+    gan_techniques.run(out, ["style", "multiscale"], ["gan+classical"], [0])
+    assert [b[0] for b in built][:1] == ["style"] and built[1][1] == "multiscale"  # the run went on
+    for budget in (4, 8):
+        assert "collapsed" in json.loads((out / "jobs" / "style" / str(budget) / "stopped.json").read_text())["stopped"]
+    gan_techniques.run(out, ["style"], ["gan+classical"], [0])
+    assert len(built) == 2  # recorded: not retried
+    text = gan_techniques.table(out)
+    assert "| gan+classical | style | equal wall-clock | 4 | GAN stopped: GAN samples of class '3' collapsed" in text
+    assert "| gan+classical | style | equal steps | 8 | GAN stopped:" in text

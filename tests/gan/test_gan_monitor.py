@@ -14,7 +14,7 @@ import torch
 from ganaug.data.dataset import ImageDataset
 from ganaug.errors import GanaugError
 from ganaug.gan.losses import HingeLoss
-from ganaug.gan.monitor import TrainingMonitor, mean_pairwise_distance
+from ganaug.gan.monitor import GanStopped, TrainingMonitor, mean_pairwise_distance
 from ganaug.gan.training import train_gan
 
 TINY = {"generator_kwargs": {"latent_dim": 8, "base_channels": 8}, "discriminator_kwargs": {"base_channels": 8}}
@@ -147,7 +147,7 @@ def _read_csv(path: Path) -> list[dict]:
 
 def test_divergence_stops_the_run_cleanly_and_train_gan_raises(toy_dataset: ImageDataset, tmp_path: Path) -> None:
     recorder = _Recorder()
-    with pytest.raises(GanaugError, match=r"^GAN training diverged: non-finite loss by generator step 5 \(d_loss=nan"):
+    with pytest.raises(GanStopped, match=r"^GAN training diverged: non-finite loss by generator step 5 \(d_loss=nan"):
         train_gan(
             toy_dataset, [0, 1, 2], steps=100, batch_size=16, log_dir=tmp_path / "logs",
             module_kwargs={**TINY, "lr_g": 1e30, "lr_d": 1e30, "monitor": {"check_every_n_steps": 5}},
@@ -184,8 +184,8 @@ def test_a_collapsed_generator_stops_the_run(toy_dataset: ImageDataset, caplog) 
 
     monitor = {"collapse_every_n_steps": 2, "collapse_patience": 2, "collapse_samples": 8}
     with caplog.at_level(logging.WARNING, logger="ganaug"), pytest.raises(
-        GanaugError, match=r"samples of class 'class\d' collapsed .* at generator step 4 .*for 2 checks in a row"
-    ):
+        GanStopped, match=r"samples of class 'class\d' collapsed .* at generator step 4 .*for 2 checks in a row"
+    ):  # a GanaugError whose own type tells a stopped run from bad input
         train_gan(
             toy_dataset, [0, 1, 2], steps=50, batch_size=16,
             module_kwargs={**TINY, "lr_g": 1e-12, "monitor": monitor},
