@@ -1,12 +1,22 @@
 """Racing candidates in rungs of growing training budgets (successive halving), decided at the full budget.
 
-Every candidate trains a short budget first. At each rung the best baseline (by mean balanced accuracy)
-is the reference; a candidate whose upper confidence bound (gain + margin x standard error) falls below
-it is dropped, and of the rest only the best `keep`-th of each group (baselines, challengers) goes on to
-the next rung, with a larger budget. The last rung, at the final training's length, holds the reference
-and the best challenger, each trained on every split of the decision (paired runs, so their gain has an
-uncertainty of its own, as `decide` measures it); the challenger replaces the reference only by beating
-it by more than `margin` standard errors.
+The race runs in two legs.
+
+1. **The reference.** The baselines train the short budgets first, each compared only with the others of
+   its family (`families`: baselines whose ranking at a short budget says something about their ranking at
+   full length). A baseline whose upper confidence bound (gain + margin x standard error) falls below its
+   family's best is dropped, and of the rest only the best `keep`-th goes on; before the full budget, only
+   each family's best. Those leaders train the full budget once (on the first split), and the best of them
+   is the reference. Families exist because a short budget ranks different kinds of correction unfairly:
+   on MNIST-LT, at a fifth of the epochs, the strategies that rebalance from the first batch lead the loss
+   fixes by 5 to 30 points, and at full length the order reverses (benchmarks/results/README.md).
+2. **The challengers.** The other candidates, and those `after_rung` builds on the reference, race against
+   the reference through the short budgets, with the same drop rule and halving. The last rung holds the
+   reference and the best challenger, each trained on every split of the decision (paired runs, so their
+   gain has an uncertainty of its own, as `decide` measures it); the challenger replaces the reference only
+   by beating it by more than `margin` standard errors.
+
+With one budget there are no short rungs: every candidate trains the full budget on every split.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ T = TypeVar("T")
 @dataclass
 class Rung:
     """One rung of the race: its training length, the candidates it scored (on how many splits), their
-    gains over the rung's reference, and who went on."""
+    gains over the race's reference, and who went on."""
 
     index: int
     epochs: int
@@ -56,7 +66,7 @@ class Rung:
         }
 
 
-# score(candidates, rung index, epochs, final) -> scores per candidate (one per split it was trained on)
+# score(candidates, rung index, epochs, every split) -> scores per candidate (one per split it was trained on)
 Scorer = Callable[[Mapping[str, T], int, int, bool], dict[str, list[Score]]]
 
 
@@ -69,8 +79,9 @@ def _ranked(names: Sequence[str], scores: Mapping[str, Sequence[Score]]) -> list
 class Race(Generic[T]):
     """The rungs' budgets, how candidates are scored, and the rules that promote them (module docstring).
 
-    `early_noise` is what a gain's uncertainty accounts for on the early rungs (scored on one split),
-    `final_noise` at the last rung (every split); `keep` is the halving factor.
+    `early_noise` is what a gain's uncertainty accounts for when scored on one split (the short rungs and
+    the reference's rung), `final_noise` at the last rung (every split); `keep` is the halving factor;
+    `families` group the baselines (those in none form one more family).
     """
 
     budgets: Sequence[int]
@@ -80,6 +91,7 @@ class Race(Generic[T]):
     final_noise: Noise
     margin: float = 1.0
     keep: int = 3
+    families: Sequence[Sequence[str]] = ()
     rungs: list[Rung] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -88,61 +100,90 @@ class Race(Generic[T]):
         if self.keep < 2:
             raise GanaugError(f"keep={self.keep}: each rung keeps at least half (keep >= 2)")
 
-    def _gains(self, scores: Mapping[str, Sequence[Score]], reference: str, noise: Noise) -> dict[str, Gain]:
-        return {name: noise.gain(values, scores[reference]) for name, values in scores.items()}
+    def _families(self, baselines: Sequence[str]) -> list[list[str]]:
+        """`baselines` grouped by family (the ones in no family together), each family in race order."""
+        groups = [[n for n in baselines if n in family] for family in self.families]
+        grouped = {n for group in groups for n in group}
+        groups.append([n for n in baselines if n not in grouped])
+        return [group for group in groups if group]
 
-    def _promote(self, rung: Rung, last_next: bool) -> list[str]:
-        """Who goes on: the reference, and the best surviving share of the other baselines and challengers
-        (before the last rung: only the best surviving challenger)."""
-        reference, gains = rung.reference, rung.gains
-        alive = [n for n in rung.scores if n == reference or gains[n].mean + self.margin * gains[n].uncertainty >= 0]
-        rung.dropped = [n for n in rung.scores if n not in alive]
-        others = _ranked([n for n in alive if n in self.baselines and n != reference], rung.scores)
-        challengers = _ranked([n for n in alive if n not in self.baselines], rung.scores)
-        if last_next:
-            return [reference, *challengers[:1]]
-        share = self.keep
-        return [
-            reference,
-            *others[: math.ceil(len(others) / share)],
-            *challengers[: math.ceil(len(challengers) / share)],
+    def _gains(self, scores: Mapping[str, Sequence[Score]], reference: Sequence[Score], noise: Noise
+               ) -> dict[str, Gain]:  # fmt: skip
+        return {name: noise.gain(values, reference) for name, values in scores.items()}
+
+    def _survivors(self, names: Sequence[str], scores: Mapping[str, Sequence[Score]], leader: Sequence[Score],
+                   last_next: bool) -> tuple[list[str], list[str]]:  # fmt: skip
+        """Of `names`: those that go on (best first: the best 1/keep of those whose upper confidence bound
+        reaches `leader`'s scores, or only the best one before the last rung) and those dropped (below it)."""
+        gains = self._gains({n: scores[n] for n in names}, leader, self.early_noise)
+        alive = _ranked([n for n in names if gains[n].mean + self.margin * gains[n].uncertainty >= 0], scores)
+        return alive[:1] if last_next else alive[: math.ceil(len(alive) / self.keep)], [
+            n for n in names if n not in alive
         ]
+
+    def _score(self, pool: Mapping[str, T], names: Sequence[str], rung: int, epochs: int, every: bool
+               ) -> dict[str, list[Score]]:  # fmt: skip
+        return self.score({n: pool[n] for n in names}, rung, epochs, every)
+
+    def _finalists(self, pool: Mapping[str, T], baselines: list[str]) -> list[str]:
+        """The first leg: the baselines that reach the last rung. The baselines race within their families over
+        the short rungs; the families' leaders train the full budget on the first split, and the best is the
+        reference (module docstring). With no short rungs, every baseline goes to the last rung."""
+        short = self.budgets[:-1]
+        families = self._families(baselines)
+        for i, epochs in enumerate(short):
+            scores = self._score(pool, [n for f in families for n in f], i, epochs, False)
+            rung = Rung(i, epochs, best_baseline(scores, list(scores)), scores, {})
+            cuts = [self._survivors(f, scores, scores[_ranked(f, scores)[0]], i + 1 == len(short)) for f in families]
+            families = [promoted for promoted, _ in cuts]
+            rung.promoted = [n for f in families for n in f]
+            rung.dropped = [n for _, dropped in cuts for n in dropped]
+            self.rungs.append(rung)
+        leaders = [n for f in families for n in f]
+        if not short or len(leaders) == 1:
+            return leaders
+        scores = self._score(pool, leaders, len(short), self.budgets[-1], False)
+        reference = best_baseline(scores, leaders)
+        gains = self._gains(scores, scores[reference], self.early_noise)
+        self.rungs.append(Rung(len(short), self.budgets[-1], reference, scores, gains, [reference]))
+        return [reference]
 
     def run(
         self,
         candidates: Mapping[str, T],
         after_rung: Callable[[Rung], Mapping[str, T]] | None = None,
     ) -> tuple[Decision[T], dict[str, T]]:
-        """Race `candidates` (baselines among them) through the rungs. After each rung but the last,
-        `after_rung(rung)` may add candidates, scored at that rung's budget (e.g. ones built on its
-        reference); it is called again, seeing their scores, until it adds none. Returns the decision at
-        the last rung and every candidate that raced."""
+        """Race `candidates` (baselines among them) in the two legs of the module docstring. After each short
+        rung of the second leg, `after_rung(rung)` may add candidates, scored at that rung's budget (e.g. ones
+        built on the reference); it is called again, seeing their scores, until it adds none. Returns the
+        decision at the last rung and every candidate that raced."""
         pool = dict(candidates)
-        alive = list(pool)
-        last = len(self.budgets) - 1
-        for i, epochs in enumerate(self.budgets):
-            final = i == last
-            scores = self.score({n: pool[n] for n in alive}, i, epochs, final)
-            baselines = [n for n in self.baselines if n in scores]
-            if not baselines:
-                raise GanaugError("no baseline reached this rung; every race keeps its reference")
-            noise = self.final_noise if final else self.early_noise
-            reference = best_baseline(scores, baselines)
-            rung = Rung(i, epochs, reference, scores, self._gains(scores, reference, noise))
-            self.rungs.append(rung)
-            if final:
-                break
-            while after_rung is not None:
-                added = after_rung(rung)
-                fresh = {n: c for n, c in added.items() if n not in pool and c not in pool.values()}
+        baselines = [n for n in pool if n in self.baselines]
+        if not baselines:
+            raise GanaugError("no baseline among the candidates; every race needs one as its reference")
+        finalists = self._finalists(pool, baselines)
+        short = self.budgets[:-1]
+        challengers = [n for n in pool if n not in self.baselines]
+        for i, epochs in enumerate(short):
+            rung = self.rungs[i]
+            reference = rung.reference = finalists[0]
+            fresh = challengers
+            while True:
+                if fresh:
+                    rung.scores.update(self._score(pool, fresh, i, epochs, False))
+                rung.gains = self._gains(rung.scores, rung.scores[reference], self.early_noise)
+                added = after_rung(rung) if after_rung is not None else {}
+                fresh = [n for n, c in added.items() if n not in pool and c not in pool.values()]
                 if not fresh:
                     break
-                pool.update(fresh)
-                fresh_scores = self.score(fresh, i, epochs, False)
-                rung.scores.update(fresh_scores)
-                rung.gains.update(self._gains({**fresh_scores, reference: scores[reference]}, reference, noise))
-            alive = self._promote(rung, last_next=i + 1 == last)
-            rung.promoted = alive
-        top = self.rungs[-1]
-        decision = decide(top.scores, {n: pool[n] for n in top.scores}, baselines, self.margin, self.final_noise)
+                pool.update({n: added[n] for n in fresh})
+            entrants = [n for n in rung.scores if n not in self.baselines]
+            challengers, dropped = self._survivors(entrants, rung.scores, rung.scores[reference], i + 1 == len(short))
+            rung.promoted += challengers
+            rung.dropped += dropped
+        scores = self._score(pool, [*finalists, *challengers], len(self.rungs), self.budgets[-1], True)
+        top = best_baseline(scores, finalists)
+        self.rungs.append(Rung(len(self.rungs), self.budgets[-1], top, scores,
+                               self._gains(scores, scores[top], self.final_noise)))  # fmt: skip
+        decision = decide(scores, {n: pool[n] for n in scores}, finalists, self.margin, self.final_noise)
         return decision, pool

@@ -1,15 +1,17 @@
 """The `auto` strategy's search: which strategy the classifier trains with, and whether generated data helps.
 
-The baselines (strategies without generated data) and the GAN candidates built on the best of them race
-through rungs of growing training length (`race.Race`): each GAN candidate is the reference's recipe plus
-generated samples (`gan+la+classical` when `la+classical` leads), with each amount of synthetic data and
-each snapshot of the GAN run (its length, chosen on validation). Candidates are scored on held-back data:
-by default the validation split (training on the whole training split, scored on images neither the GAN
-nor the classifier saw), or with `holdout="folds"` on stratified folds of the training split. The last rung
-trains the reference and the best GAN candidate at the final length on every split; the GAN candidate is
-used only when its paired gain beats the reference by more than `margin` standard errors.
+The race (`race.Race`) has two legs. First the baselines (strategies without generated data) race through
+the short rungs within their families, and each family's best trains the full length once; the best of
+those is the reference. Then the GAN candidates built on the reference race against it: each is the
+reference's recipe plus generated samples (`gan+la+classical` when `la+classical` is the reference), with
+each amount of synthetic data and each snapshot of the GAN run (its length, chosen on validation).
+Candidates are scored on held-back data: by default the validation split (training on the whole training
+split, scored on images neither the GAN nor the classifier saw), or with `holdout="folds"` on stratified
+folds of the training split. The last rung trains the reference and the best GAN candidate at the final
+length on every split; the GAN candidate is used only when its paired gain beats the reference by more than
+`margin` standard errors. A run is trained once: the reference's first full-length run serves both legs.
 
-On the validation split, the last rung's first run of the chosen candidate is the final model: it trains
+On the validation split, the chosen candidate's first full-length run is the final model: it trains
 exactly as the final training would (the whole training split, the run's seed), so it is not trained twice.
 """
 
@@ -39,14 +41,15 @@ from ganaug.synth.mixing import SHARE, SYNTHETIC_SHARE
 # The strategy that chooses among the others on held-back training data, then trains one.
 AUTO = "auto"
 HOLDOUTS = ("validation", "folds")
-# The baselines auto races by default: the classical strategies and the long-tail field's standard
-# methods, with the classical augmentation where they are used with augmentation.
-BASELINES = (
-    *(s for s in STRATEGIES if not parse_strategy(s).synthetic),
-    "la+classical",
-    "ldam+drw+classical",
-    "mixup+drw+classical",
-)
+# The baselines auto races by default, in two families (`race.Race`): the classical strategies, which
+# rebalance from the first batch or not at all, and the long-tail field's loss fixes with plain sampling and
+# the classical augmentation. At a fifth of the epochs the first family led the second by 5 to 30 points on
+# every MNIST-LT auto job, and at full length the order reversed (benchmarks/results/README.md), so each
+# family's best trains the full length before one of them becomes the reference.
+CLASSICAL_BASELINES = tuple(s for s in STRATEGIES if not parse_strategy(s).synthetic)
+LONG_TAIL_BASELINES = ("la+classical", "ldam+drw+classical", "mixup+drw+classical")
+BASELINES = (*CLASSICAL_BASELINES, *LONG_TAIL_BASELINES)
+FAMILIES = (CLASSICAL_BASELINES, LONG_TAIL_BASELINES)
 _RUN_SEED_STRIDE = 1000  # run r of a candidate trains with the run's seed + r * 1000
 
 
@@ -89,10 +92,17 @@ class AugmentChoice:
         }
 
 
+def _tuples(value: Any) -> Any:
+    """A config value with its lists (nested ones too) as tuples."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list | tuple) else value
+
+
 @dataclass(frozen=True)
 class AutoSettings:
     """The race's candidates, rungs, held-back data and decision rule (see the module docstring).
 
+    `families`: groups of baselines compared with each other on the short rungs (`race.Race`; baselines in
+    no family form one more); each family's best trains the full length before the reference is chosen.
     `amounts`: fractions of every minority class's target count tried in the GAN candidates;
     `synthetic_shares`, `min_confidences`, `synthetic_weights`: variants of the best GAN candidate (share
     caps, quality-gate thresholds, loss weights) added after the first rung; `per_class`: a candidate
@@ -105,6 +115,7 @@ class AutoSettings:
     """
 
     baselines: tuple[str, ...] = field(default=BASELINES, metadata={"check": each(BASELINE)})
+    families: tuple[tuple[str, ...], ...] = field(default=FAMILIES, metadata={"check": each(each(BASELINE))})
     amounts: tuple[float, ...] = field(default=(1.0,), metadata={"check": each(between(0, 1, low_open=True))})
     synthetic_shares: tuple[float, ...] = field(default=(), metadata={"check": each(SHARE)})
     min_confidences: tuple[float, ...] = field(default=(), metadata={"check": each(between(0, 1))})
@@ -125,6 +136,10 @@ class AutoSettings:
     def __post_init__(self) -> None:
         if not self.baselines:
             raise GanaugError("baselines=(): name one or more strategies without generated data (e.g. classical)")
+        named = [n for family in self.families for n in family]
+        if len(named) != len(set(named)):
+            twice = sorted({n for n in named if named.count(n) > 1})
+            raise GanaugError(f"families name {twice} more than once; put each baseline in one family")
         if not self.amounts:
             raise GanaugError("amounts=(): give one or more fractions of the target count, each in (0, 1]")
         if not self.rungs or self.rungs[-1] != 1.0 or list(self.rungs) != sorted(set(self.rungs)):
@@ -134,7 +149,7 @@ class AutoSettings:
     @classmethod
     def from_mapping(cls, values: Mapping, seed: int = 0) -> AutoSettings:
         """Settings from a config mapping (lists become tuples), seeded by the run's seed."""
-        return cls(**{k: tuple(v) if isinstance(v, list | tuple) else v for k, v in values.items()}, seed=seed)
+        return cls(**{k: _tuples(v) for k, v in values.items()}, seed=seed)
 
     def budgets(self, epochs: int) -> list[int]:
         """The rungs' training lengths in epochs, for a final training of `epochs`."""
@@ -278,8 +293,8 @@ def train_candidate(
 
 class CandidateTrainer:
     """Trains candidates on the held-back splits (in `pool`: one at a time unless AutoSearch opens one with
-    workers), counts the trainings and keeps the final-length run of each candidate on the validation split's
-    first run (the final model, if it is chosen)."""
+    workers), counts the trainings, trains each (candidate, length, split) once, and keeps each candidate's
+    final-length (`epochs`) first run on the validation split (the final model, if it is chosen)."""
 
     def __init__(
         self,
@@ -289,7 +304,10 @@ class CandidateTrainer:
         on_validation: bool,
         progress: Callable[[str], None] | None,
         train_kwargs: Mapping[str, Any],
+        epochs: int,
     ) -> None:
+        self.epochs = epochs
+        self.scores: dict[tuple[str, int, int], Score] = {}
         self.splits = splits
         self.banks = banks
         self.holdouts = list(holdouts)
@@ -313,19 +331,21 @@ class CandidateTrainer:
         )
 
     def score(
-        self, candidates: Mapping[str, AugmentChoice], rung: int, epochs: int, final: bool
+        self, candidates: Mapping[str, AugmentChoice], rung: int, epochs: int, every: bool
     ) -> dict[str, list[Score]]:
-        """Each candidate's scores at `epochs`: on every split at the last rung (and on folds), else on the first."""
-        holdouts = self.holdouts if final or not self.on_validation else self.holdouts[:1]
+        """Each candidate's scores at `epochs`: on every split when `every` (and on folds), else on the first;
+        a run trained before (same candidate, length and split) is not trained again."""
+        holdouts = self.holdouts if every or not self.on_validation else self.holdouts[:1]
         jobs = []
         for name, choice in candidates.items():
             for split in holdouts:
+                if (name, epochs, split.index) in self.scores:
+                    continue
                 data, heldout = self._data(split)
                 stride = _RUN_SEED_STRIDE * (split.index if self.on_validation else 0)
                 kwargs = {**self.train_kwargs, "seed": self.train_kwargs.get("seed", 0) + stride, "epochs": epochs}
-                keep = final and self.on_validation and split.index == 0
+                keep = epochs == self.epochs and self.on_validation and split.index == 0
                 jobs.append((name, split, (choice, data, heldout, self.banks, keep, kwargs)))
-        out: dict[str, list[Score]] = {name: [] for name in candidates}
         with bar(len(jobs), f"auto rung {rung + 1}", unit="fit", show=self.show_bar) as fits:
             results = iter(self.pool.map(train_candidate, [arguments for *_, arguments in jobs]))
             for name, split, _ in jobs:
@@ -337,10 +357,10 @@ class CandidateTrainer:
                 score, fit = next(results)
                 if fit is not None:
                     self.final_runs[name] = fit
-                out[name].append(score)
+                self.scores[name, epochs, split.index] = score
                 fits.set_postfix_str(name, refresh=False)
                 fits.update()
-        return out
+        return {name: [self.scores[name, epochs, split.index] for split in holdouts] for name in candidates}
 
 
 def _validation_runs(splits: DatasetSplits, runs: int) -> list[HoldoutSplit]:
@@ -355,8 +375,8 @@ def _validation_runs(splits: DatasetSplits, runs: int) -> list[HoldoutSplit]:
 
 
 class AutoSearch:
-    """The race of the module docstring: the baselines and the GAN candidates built on the first rung's
-    reference, then the variants of the best GAN candidate; `run` returns the AutoResult.
+    """The race of the module docstring: the baselines by family, the GAN candidates built on the reference,
+    then the variants of the best GAN candidate; `run` returns the AutoResult.
 
     `banks` hold one bank per GAN snapshot (`Banks`); `targets` are the minority classes' full synthetic
     counts; `train_kwargs` go to fit_strategy (the run's `synthetic_share` starts the GAN candidates).
@@ -393,9 +413,9 @@ class AutoSearch:
         else:
             holdouts = stratified_folds(splits.train.labels, settings.folds, settings.repeats, settings.seed)
             early = final = Noise(holdout_ratio=holdout_ratio(holdouts))
-        self.trainer = CandidateTrainer(splits, banks, holdouts, on_validation, progress, kwargs)
+        self.trainer = CandidateTrainer(splits, banks, holdouts, on_validation, progress, kwargs, epochs)
         self.race = Race(settings.budgets(epochs), self.trainer.score, settings.baselines, early, final,
-                         settings.margin, settings.keep)  # fmt: skip
+                         settings.margin, settings.keep, settings.families)  # fmt: skip
 
     def gan_candidates(self, reference: str) -> dict[str, AugmentChoice]:
         """The reference's recipe plus generated samples, for every amount and every snapshot."""

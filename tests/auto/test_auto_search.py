@@ -134,6 +134,39 @@ def test_racing_adds_candidates_after_a_rung():
     assert "good" in race.rungs[0].scores and decision.chosen == "good" and pool["good"] == "g"
 
 
+def test_families_meet_at_full_length_and_the_gan_is_built_on_the_winner():
+    # "fast" rebalances from the first batch: it leads every short rung, but "slow" (a loss fix) wins at full
+    # length; "slower" loses to "slow" within its family, "weak" to "fast" within theirs.
+    truth = {"fast": (0.80, 0.85), "weak": (0.60, 0.80), "slow": (0.50, 0.90), "slower": (0.40, 0.70),
+             "gan+slow": (0.55, 0.95), "gan+fast": (0.9, 0.9)}  # fmt: skip
+    calls = []
+
+    def score(candidates, rung, epochs, every):
+        calls.extend((n, rung, epochs) for n in candidates)
+        return {n: [Score(truth[n][epochs == 10] + 0.002 * r) for r in range(2 if every else 1)] for n in candidates}
+
+    noise = Noise(pair_variance=0.01**2)
+    race = Race([2, 10], score, ["fast", "weak", "slow", "slower"], noise, noise, keep=2,
+                families=[["fast", "weak"], ["slow", "slower"]])  # fmt: skip
+    built = []
+
+    def after(rung):
+        built.append(rung.reference)
+        return {f"gan+{rung.reference}": "g"}
+
+    decision, _ = race.run({n: n for n in ["fast", "weak", "slow", "slower"]}, after)
+    short, leaders, last = race.rungs
+    assert short.promoted[:2] == ["fast", "slow"] and set(short.dropped) == {"weak", "slower"}
+    assert (leaders.epochs, set(leaders.scores), leaders.reference) == (10, {"fast", "slow"}, "slow")
+    assert built == ["slow", "slow"] and short.reference == "slow" and "gan+slow" in short.promoted
+    assert set(last.scores) == {"slow", "gan+slow"} and decision.chosen == "gan+slow"
+    assert decision.reference == "slow" and ("weak", 1, 10) not in calls and ("slower", 1, 10) not in calls
+    with pytest.raises(GanaugError, match=r"families name \['classical'\] more than once"):
+        AutoSettings(families=(("classical",), ("classical", "la+classical")))
+    with pytest.raises(GanaugError, match="families"):
+        AutoSettings(families=(("gan+classical",),))
+
+
 def _snapshot_banks(tmp_path, train):
     """Snapshot 10 holds images of the classes they are labelled with; snapshot 5 holds class 1's images
     labelled as classes 2 and 3 (a generator that has not learnt the rare classes)."""
@@ -152,16 +185,18 @@ def test_the_search_races_baselines_and_gan_snapshots_and_keeps_the_final_run(se
     val = make_toy_dataset([8, 8, 8, 8], seed=7)
     splits = DatasetSplits(train, val, make_toy_dataset([10, 10, 10, 10], seed=8))
     banks = _snapshot_banks(tmp_path, train)
-    settings = AutoSettings(baselines=("none", "classical"), amounts=(1.0,), rungs=(0.5, 1.0), keep=2)
+    # two families (the default ones): each one's best trains the full length before the GAN is built on the winner
+    settings = AutoSettings(baselines=("none", "la+classical"), amounts=(1.0,), rungs=(0.5, 1.0), keep=2)
     messages = []
     kw = {**TRAIN_KW, "batch_size": 16, "model_kwargs": {"width": 8, "lr": 3e-2}, "synthetic_share": 1.0}
     result = auto_search(splits, banks, {2: 30, 3: 30}, settings=settings, epochs=4, progress=messages.append,
                          seed=4, **kw)  # fmt: skip
-    first = result.rungs[0]
+    first, leaders, _ = result.rungs
     reference = first.reference
     gan = "gan" if reference == "none" else f"gan+{reference}"
-    assert set(first.scores) == {"none", "classical", f"{gan} 100% 5 steps", f"{gan} 100% 10 steps"}
-    assert result.candidate_epochs == [2, 4] and result.snapshots == [5, 10]
+    assert set(first.scores) == {"none", "la+classical", f"{gan} 100% 5 steps", f"{gan} 100% 10 steps"}
+    assert leaders.reference == reference and set(leaders.scores) == {"none", "la+classical"}
+    assert result.candidate_epochs == [2, 4, 4] and result.snapshots == [5, 10]
     good, bad = first.scores[f"{gan} 100% 10 steps"][0], first.scores[f"{gan} 100% 5 steps"][0]
     assert good.balanced_accuracy > bad.balanced_accuracy  # the snapshot that learnt the classes scores better
     assert f"{gan} 100% 5 steps" not in result.rungs[-1].scores  # the worse snapshot is not a finalist
@@ -177,7 +212,8 @@ def test_the_search_races_baselines_and_gan_snapshots_and_keeps_the_final_run(se
     assert row == again
     record = result.to_json(train.class_names, final_fit_seconds=2.0)
     assert record["chosen"] == decision.chosen and record["chosen_snapshot"] == decision.chosen_candidate.snapshot
-    assert len(record["rungs"]) == 2 and record["trainings"] == result.trainings == 4 + 2 * 2
+    # the reference's full-length run on the leaders' rung is its first run on the last rung: trained once
+    assert len(record["rungs"]) == 3 and record["trainings"] == result.trainings == 4 + 2 + 3
     assert record["decision_cost_in_final_trainings"] == pytest.approx(result.seconds / 2.0, abs=0.01)
     table = decision_table(result, final_fit_seconds=result.seconds / 4)
     assert decision.verdict in table and "= 4.0 final trainings" in table and "rung" in table

@@ -49,9 +49,14 @@ def default_of(target: Any, name: str) -> Any:
     """A dataclass field whose default is `target`'s default for parameter `name` (sequences as lists)."""
     value = _signature_default(target, name)
     if isinstance(value, (list, tuple, dict)):
-        plain = list(value) if isinstance(value, tuple) else value
+        plain = _lists(value)
         return field(default_factory=lambda: copy.deepcopy(plain))
     return field(default=value)
+
+
+def _lists(value: Any) -> Any:
+    """`value` with its tuples (nested ones too) as lists, as OmegaConf holds sequences."""
+    return [_lists(v) for v in value] if isinstance(value, (list, tuple)) else value
 
 
 @dataclass
@@ -262,6 +267,7 @@ class AutoConfig:
     """The `auto` strategy's race (ganaug.auto.AutoSettings; its splits are seeded by the run's seed)."""
 
     baselines: list[str] = default_of(AutoSettings, "baselines")
+    families: list[list[str]] = default_of(AutoSettings, "families")
     amounts: list[float] = default_of(AutoSettings, "amounts")
     synthetic_shares: list[float] = default_of(AutoSettings, "synthetic_shares")
     min_confidences: list[float] = default_of(AutoSettings, "min_confidences")
