@@ -139,7 +139,8 @@ class AutoSettings:
         named = [n for family in self.families for n in family]
         if len(named) != len(set(named)):
             twice = sorted({n for n in named if named.count(n) > 1})
-            raise GanaugError(f"families name {twice} more than once; put each baseline in one family")
+            listed = [list(family) for family in self.families]
+            raise GanaugError(f"families={listed}: {twice} in more than one family; put each baseline in one family")
         if not self.amounts:
             raise GanaugError("amounts=(): give one or more fractions of the target count, each in (0, 1]")
         if not self.rungs or self.rungs[-1] != 1.0 or list(self.rungs) != sorted(set(self.rungs)):

@@ -36,6 +36,8 @@ def _assert_clean_failure(proc, tmp_path: Path, *needles: str) -> None:
         (["augment.synthetic_share=0"], ["augment.synthetic_share=0", "(0, 1]"]),
         (["augment=auto", "augment.auto.amounts=[0]"], ["augment.auto", "amounts"]),
         (["augment=auto", "augment.auto.baselines=[gan]"], ["augment.auto", "baselines"]),
+        (["augment=auto", "augment.auto.families=[[classical],[classical,none]]"],
+         ["augment.auto.families=", "['classical'] in more than one family"]),
         (["optimized_metric=balanced_accuracy"], ["optimized_metric=", "unknown validation metric"]),
         (["augment=none", "optimized_strategy=gan"], ["optimized_strategy=gan", "none"]),
         (["classifier=module"], ["classifier._target_ is required"]),
