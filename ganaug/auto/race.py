@@ -134,7 +134,7 @@ class Race(Generic[T]):
         for i, epochs in enumerate(short):
             scores = self._score(pool, [n for f in families for n in f], i, epochs, False)
             rung = Rung(i, epochs, best_baseline(scores, list(scores)), scores, {})
-            cuts = [self._survivors(f, scores, scores[_ranked(f, scores)[0]], i + 1 == len(short)) for f in families]
+            cuts = [self._survivors(f, scores, scores[best_baseline(scores, f)], i + 1 == len(short)) for f in families]
             families = [promoted for promoted, _ in cuts]
             rung.promoted = [n for f in families for n in f]
             rung.dropped = [n for _, dropped in cuts for n in dropped]
