@@ -169,7 +169,7 @@ def test_auto_decides_and_writes_its_decision(tmp_path: Path, holdout: str) -> N
     assert set(first["candidates"]) >= {"oversample", "classical", f"{gan} 100% 30 steps", f"{gan} 100% 60 steps"}
     variants = [n for n in first["candidates"] if n.endswith(("share 0.25", "gate 0.2"))]
     assert len(variants) == 2  # the best GAN candidate's share and gate variants join the first rung
-    assert decision["candidate_epochs"] == [1, 2]  # rungs [0.2, 1] of experiment=quick's 2 epochs
+    assert decision["candidate_epochs"] == [1, 2]  # rungs [0.13, 1] of experiment=quick's 2 epochs
     assert len(last["candidates"]) <= 2 and reference in first["candidates"]
     assert decision["verdict"] in proc.stdout and decision["trainings"] > 0 and decision["decision_seconds"] > 0
     used = decision["chosen_settings"]
