@@ -66,7 +66,7 @@ class ClassifierLoss(nn.Module):
         self.synthetic_weight = float(synthetic_weight)
         self.scale = 1.0
         self.defer_start: float | None = None
-        self.switch_epoch: int | None = None
+        self.deferred = False
 
     @property
     def num_classes(self) -> int | None:
@@ -101,19 +101,26 @@ class ClassifierLoss(nn.Module):
         self.defer_start = float(start)
 
     def start_epoch(self, epoch: int, max_epochs: int) -> None:
-        """Switch to the deferred class weights once `epoch` reaches round(start * max_epochs)."""
-        if self.defer_start is not None:
-            self.switch_epoch = round(self.defer_start * max_epochs)
-            if epoch >= self.switch_epoch:
-                self.class_weights = self.deferred_weights
+        """Use the deferred class weights in `epoch` when it is at or after round(start * max_epochs).
+
+        The switch is a plain flag set from the epoch alone, never saved state, so a fit resumed from a
+        checkpoint on either side of the switch weighs its epochs as an uninterrupted fit does.
+        """
+        self.deferred = self.defer_start is not None and epoch >= round(self.defer_start * max_epochs)
+
+    @property
+    def active_weights(self) -> torch.Tensor | None:
+        """The class weights in use now: the deferred ones once switched, else the first (None: all 1)."""
+        return self.deferred_weights if self.deferred else self.class_weights
 
     def sample_weights(
         self, labels: torch.Tensor, dtype: torch.dtype, is_synthetic: torch.Tensor | None
     ) -> torch.Tensor:
         """Each sample's weight: its class weight, times synthetic_weight when it is generated."""
         weights = torch.ones_like(labels, dtype=dtype)
-        if self.class_weights is not None:
-            weights = self.class_weights.to(dtype)[labels]
+        active = self.active_weights
+        if active is not None:
+            weights = active.to(dtype)[labels]
         if is_synthetic is not None:
             scale = torch.where(is_synthetic.to(torch.bool), self.synthetic_weight, 1.0)
             weights = weights * scale.to(dtype)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -91,10 +91,12 @@ class StrategyTraining:
     val_balanced_accuracy: BalancedAccuracy
 
     def on_train_epoch_start(self) -> None:
+        """Tell the loss which epoch starts (deferred re-weighting switches by it)."""
         self.strategy_loss.start_epoch(self.current_epoch, self.trainer.max_epochs)  # type: ignore[attr-defined]
         super().on_train_epoch_start()  # type: ignore[misc]
 
-    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
+        """The strategy's loss on the batch, mixed first when the strategy mixes batches."""
         images, labels = batch[0], batch[1]
         is_synthetic = batch[2] if len(batch) > 2 else None
         if self.strategy_mix is None:
@@ -106,12 +108,15 @@ class StrategyTraining:
         self.log("train_loss", loss, prog_bar=True, batch_size=len(labels))  # type: ignore[attr-defined]
         return loss
 
-    def validation_step(self, batch, batch_idx: int) -> None:
-        """Log `val_loss` (unweighted, so comparable across strategies) and `val_balanced_accuracy`."""
+    def validation_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> None:
+        """Log `val_loss` and `val_balanced_accuracy`. The loss is the plain cross-entropy of the logits at
+        the scale the strategy trains them (a cosine head's times LDAM's scale), unweighted and unadjusted,
+        so it is comparable across strategies."""
         images, labels = batch[0], batch[1]
         logits = self(images)  # type: ignore[operator]
         self.val_balanced_accuracy.update(logits, labels)
-        self.log("val_loss", F.cross_entropy(logits, labels), prog_bar=True, batch_size=len(labels))  # type: ignore[attr-defined]
+        loss = F.cross_entropy(logits * self.strategy_loss.scale, labels)
+        self.log("val_loss", loss, prog_bar=True, batch_size=len(labels))  # type: ignore[attr-defined]
         self.log("val_balanced_accuracy", self.val_balanced_accuracy, prog_bar=True, batch_size=len(labels))  # type: ignore[attr-defined]
 
 
@@ -265,6 +270,13 @@ def build_classifier(
     """
     target = check_classifier(factory, kwargs)
     needs = dict(needs or {})
+    clash = {k: v for k, v in kwargs.items() if k in needs and v != needs[k]}
+    if clash:
+        given = ", ".join(f"{k}={v!r}" for k, v in clash.items())
+        wanted = ", ".join(f"{k}={needs[k]!r}" for k in clash)
+        raise GanaugError(f"the strategy needs {wanted} but the classifier is given {given}; drop {given} "
+                          "or use a strategy without the part that needs it")  # fmt: skip
+    kwargs = {k: v for k, v in kwargs.items() if k not in needs}
     if issubclass(target, ImageClassifier):
         extra = {"batch_transform": batch_transform} if batch_transform is not None else {}
         return factory(in_channels=in_channels, num_classes=num_classes, loss=loss, **extra, **needs, **kwargs)

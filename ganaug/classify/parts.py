@@ -18,13 +18,15 @@ Rules: at most one part of each kind, and the imbalance is corrected once: `over
 one pair allowed (LDAM's margins with deferred re-weighting, the method as published). `classical` alone
 draws classes evenly as well (its meaning in the MNIST-LT protocol); beside a part that corrects the
 imbalance in the loss, it keeps plain sampling, so `la+classical` is logit adjustment with the classical
-augmentation. A part's settings (`tau`, `beta`, ...) are the keyword arguments of its `configure` or
-`transform`, declared there with their defaults and constraints. A new part is one entry in `PARTS`.
+augmentation. A part's settings (`tau`, `beta`, ...) are the keyword arguments of its `configure` (a loss
+part) or of its batch mix's constructor, declared there with their defaults and constraints. A new part is
+one entry in `PARTS`; one with settings also gets its config section, `augment.<name>` (`cli/config/schema.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +60,19 @@ class Part:
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     pairs_with: tuple[str, ...] = ()
 
+    def configurable(self) -> Callable | None:
+        """What takes the part's settings as keyword arguments (None: the part has no settings)."""
+        return None
+
+    @property
+    def setting_names(self) -> tuple[str, ...]:
+        """The part's settings: the keyword parameters, with defaults, of what `configurable` gives."""
+        target = self.configurable()
+        if target is None:
+            return ()
+        params = inspect.signature(target).parameters.values()
+        return tuple(p.name for p in params if p.default is not inspect.Parameter.empty)
+
 
 class SamplerPart(Part):
     """Draws every class equally often."""
@@ -69,6 +84,10 @@ class LossPart(Part):
     def configure(self, loss: ClassifierLoss, counts: Sequence[float]) -> None:
         """Set the loss for a training set whose epoch holds `counts[c]` samples of class c."""
         raise NotImplementedError
+
+    def configurable(self) -> Callable:
+        """`configure`, whose keywords are the settings."""
+        return self.configure
 
 
 class Reweight(LossPart):
@@ -113,10 +132,13 @@ class DeferredReweight(LossPart):
 class BatchPart(Part):
     """Mixes each training batch."""
 
-    @checked(alpha=positive())
-    def transform(self, alpha: float = 1.0) -> Mixup:
-        """Input mixup with lam ~ Beta(alpha, alpha)."""
-        return Mixup(alpha)
+    def configurable(self) -> Callable:
+        """The batch mix's constructor (`Mixup`), whose keywords are the settings."""
+        return Mixup
+
+    def transform(self, **settings: Any) -> Mixup:
+        """Input mixup with the given settings (`alpha`: lam ~ Beta(alpha, alpha))."""
+        return Mixup(**settings)
 
 
 @dataclass(frozen=True)
@@ -229,7 +251,8 @@ def parse_strategy(strategy: str | Strategy) -> Strategy:
     names = name.split("+")
     unknown = [n for n in names if n not in PARTS]
     if unknown:
-        raise GanaugError(f"unknown strategy '{name}'; choose one of {_known()}")
+        which = f" (no part {', '.join(map(repr, unknown))})" if len(names) > 1 else ""
+        raise GanaugError(f"unknown strategy '{name}'{which}; choose one of {_known()}")
     parts = tuple(PARTS[n] for n in names)
     for kind in KINDS:
         same = [p.name for p in parts if p.kind == kind]
@@ -240,9 +263,28 @@ def parse_strategy(strategy: str | Strategy) -> Strategy:
 
 
 def is_synthetic(strategy: str) -> bool:
-    """Whether a strategy name (valid or not yet checked) uses generated samples."""
+    """Whether a strategy name uses generated samples (an invalid name is refused as `parse_strategy` does)."""
     return parse_strategy(strategy).synthetic
 
 
 CLASSICAL_STRATEGIES = tuple(s for s in STRATEGIES if not is_synthetic(s))
 GAN_STRATEGIES = tuple(s for s in STRATEGIES if is_synthetic(s))
+
+
+# The parts that take settings, each under its name in `part_settings` and in the config (`augment.<name>`).
+PART_SETTINGS = tuple(name for name, part in PARTS.items() if part.setting_names)
+
+
+def check_part_settings(settings: Mapping[str, Mapping[str, Any]]) -> None:
+    """Refuse settings for a name that is no part with settings, or a setting the part does not take."""
+    for name, values in settings.items():
+        known = PARTS[name].setting_names if name in PARTS else ()
+        if not known:
+            raise GanaugError(
+                f"part_settings names '{name}', which is no part with settings; use one of {', '.join(PART_SETTINGS)}"
+            )
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise GanaugError(
+                f"part_settings['{name}'] has unknown settings {unknown}; '{name}' takes {', '.join(known)}"
+            )

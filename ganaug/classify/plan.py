@@ -15,7 +15,16 @@ import torch
 from torch.utils.data import Dataset, RandomSampler, Sampler, WeightedRandomSampler
 
 from ganaug.classify.losses import ClassifierLoss, Mixup
-from ganaug.classify.parts import BATCH, IMAGE, BatchPart, ImagePart, LossPart, Strategy, parse_strategy
+from ganaug.classify.parts import (
+    BATCH,
+    IMAGE,
+    BatchPart,
+    ImagePart,
+    LossPart,
+    Strategy,
+    check_part_settings,
+    parse_strategy,
+)
 from ganaug.data.dataset import ImageDataset
 from ganaug.errors import GanaugError
 from ganaug.synth.bank import SyntheticBank
@@ -35,7 +44,8 @@ class TrainingPlan:
 
     @property
     def class_weights(self) -> list[float] | None:
-        """The loss's class weights (None: every class weighs the same)."""
+        """The loss's class weights at the first epoch (None: every class weighs the same then; `drw`
+        switches to its deferred weights later, `ClassifierLoss.start_epoch`)."""
         weights = self.loss.class_weights
         return None if weights is None else weights.tolist()
 
@@ -79,16 +89,22 @@ def _sampler(strategy: Strategy, dataset: Dataset, train: ImageDataset, seed: in
     )
 
 
-def epoch_counts(dataset: Dataset, sampler: Sampler | None, num_classes: int) -> list[float]:
-    """Expected samples of each class in one epoch: what a loss that corrects the imbalance corrects for."""
+def epoch_counts(
+    dataset: Dataset, sampler: Sampler | None, num_classes: int, synthetic_weight: float = 1.0
+) -> list[float]:
+    """Expected samples of each class in one epoch, a generated one counting `synthetic_weight` as the loss
+    weighs it: the class distribution the loss sees, which a loss that corrects the imbalance corrects for."""
     labels = torch.as_tensor(dataset.labels, dtype=torch.int64)
     if isinstance(sampler, WeightedRandomSampler):
-        share = sampler.weights.double() / sampler.weights.double().sum()
-        per_class = torch.zeros(num_classes, dtype=torch.float64).index_add_(0, labels, share)
-        return (per_class * sampler.num_samples).tolist()
-    counts = torch.bincount(labels, minlength=num_classes).double()
-    drawn = len(sampler) if isinstance(sampler, RandomSampler) else len(labels)
-    return (counts * drawn / max(len(labels), 1)).tolist()
+        mass, drawn = sampler.weights.double(), sampler.num_samples
+    else:
+        mass = torch.ones(len(labels), dtype=torch.float64)
+        drawn = len(sampler) if isinstance(sampler, RandomSampler) else len(labels)
+    share = mass / mass.sum().clamp_min(1e-12)
+    is_synthetic = getattr(dataset, "is_synthetic", None)
+    if is_synthetic is not None:
+        share = torch.where(is_synthetic.to(torch.bool), share * synthetic_weight, share)
+    return (torch.zeros(num_classes, dtype=torch.float64).index_add_(0, labels, share) * drawn).tolist()
 
 
 def plan_training(
@@ -112,7 +128,9 @@ def plan_training(
     `synthetic_share` below 1 caps the share of a class's draws that synthetic samples take (see
     `mixing_weights`); plain sampling then draws with replacement, each class as often as its size.
     `part_settings` gives parts their settings by name (`{"la": {"tau": 1.5}}`); a loss part's counts are
-    each class's expected samples in one epoch (`epoch_counts`), generated ones included.
+    each class's expected samples in one epoch (`epoch_counts`), generated ones included at `synthetic_weight`.
+    So `drw`'s effective numbers (which depend on the counts themselves, not only their ratios) count draws per
+    epoch, a real image drawn twice counting twice, where Cui et al. count distinct images.
     """
     parsed = parse_strategy(strategy)
     if len(train) == 0:
@@ -122,10 +140,11 @@ def plan_training(
     dataset = _dataset(parsed, train, bank, synthetic_counts, transform, seed)
     sampler = _sampler(parsed, dataset, train, seed, synthetic_share)
     settings = dict(part_settings or {})
+    check_part_settings(settings)
     loss = ClassifierLoss(synthetic_weight=synthetic_weight)
     shaping = [p for p in parsed.parts if isinstance(p, LossPart)]
     if shaping:
-        counts = epoch_counts(dataset, sampler, train.num_classes)
+        counts = epoch_counts(dataset, sampler, train.num_classes, synthetic_weight)
         for part in shaping:
             part.configure(loss, counts, **settings.get(part.name, {}))
     batch = parsed.part(BATCH)

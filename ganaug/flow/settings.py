@@ -21,13 +21,12 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from ganaug.classify.classical import classical_transform
+from ganaug.classify.parts import PART_SETTINGS
 from ganaug.errors import GanaugError
 from ganaug.lightning import accelerator_device
 
 # Keys of the classifier group that set its training, not its constructor.
 TRAINING_KEYS = ("epochs", "batch_size", "checkpoint_dir")
-# The strategy parts whose settings sit under augment.<name>.
-PART_SETTINGS = ("la", "drw", "ldam", "mixup")
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ import math
 import re
 
 import pytest
+import pytorch_lightning as pl
 import torch
 from helpers.data import make_toy_dataset
 
@@ -19,7 +20,7 @@ from ganaug.classify.losses import (
 from ganaug.classify.model import ImageClassifier
 from ganaug.classify.parts import PARTS, parse_strategy
 from ganaug.classify.plan import plan_training
-from ganaug.classify.training import train_and_evaluate
+from ganaug.classify.training import fit_strategy, train_and_evaluate
 from ganaug.data.dataset import DatasetSplits
 from ganaug.errors import GanaugError
 
@@ -62,11 +63,10 @@ def test_ldam_subtracts_the_true_class_margin_and_scales() -> None:
 
 
 def test_effective_number_weights_known_values() -> None:
-    beta = 0.99
-    raw = [(1 - beta) / (1 - beta**n) for n in COUNTS]
-    expected = [w * 3 / sum(raw) for w in raw]
-    assert effective_number_weights(COUNTS, beta) == pytest.approx(expected)
-    assert effective_number_weights([5.0, 0.0, 5.0], beta)[1] == 0.0
+    # (1 - 0.99) / (1 - 0.99 ** n) for n = 60, 30, 10 is 0.018213, 0.031685, 0.086255 (sum 0.136153),
+    # scaled to sum to 3.
+    assert effective_number_weights(COUNTS, 0.99) == pytest.approx([0.401302, 0.698145, 1.900553], abs=1e-6)
+    assert effective_number_weights([5.0, 0.0, 5.0], 0.99)[1] == 0.0
 
 
 def test_drw_switches_to_deferred_weights_at_the_configured_epoch() -> None:
@@ -75,12 +75,37 @@ def test_drw_switches_to_deferred_weights_at_the_configured_epoch() -> None:
     seen = []
     for epoch in range(10):
         loss.start_epoch(epoch, 10)
-        seen.append(loss.class_weights is not None)
-    assert loss.switch_epoch == 8 and seen == [False] * 8 + [True] * 2
+        seen.append(loss.active_weights is not None)
+    assert seen == [False] * 8 + [True] * 2
     weighted = loss(LOGITS, LABELS)
     w = torch.tensor(effective_number_weights(COUNTS, 0.99))
     expected = torch.nn.functional.cross_entropy(LOGITS, LABELS, weight=w)
     torch.testing.assert_close(weighted, expected)
+    loss.start_epoch(3, 10)  # a loss reused from the start (a resumed fit) is plain again
+    assert loss.active_weights is None
+
+
+class ActiveWeights(pl.Callback):
+    """Record, at each training epoch's first batch, the class weights the module's loss uses."""
+
+    def __init__(self) -> None:
+        self.seen: list[list[float] | None] = []
+
+    def on_train_batch_start(self, trainer: pl.Trainer, module: pl.LightningModule, batch: object, index: int) -> None:
+        if index == 0:
+            active = module.strategy_loss.active_weights
+            self.seen.append(None if active is None else active.tolist())
+
+
+def test_drw_switches_inside_a_real_fit_at_its_epoch() -> None:
+    train = make_toy_dataset([40, 20, 6], seed=1)
+    splits = DatasetSplits(train, make_toy_dataset([5, 5, 5], seed=2), make_toy_dataset([8, 8, 8], seed=3))
+    seen = ActiveWeights()
+    fit_strategy("drw", splits, epochs=4, batch_size=16, model_kwargs={"width": 4},
+                 part_settings={"drw": {"start": 0.5, "beta": 0.99}},
+                 trainer_kwargs={**FAST, "callbacks": [seen]})  # fmt: skip
+    deferred = pytest.approx(effective_number_weights([40.0, 20.0, 6.0], 0.99))
+    assert seen.seen[:2] == [None, None] and seen.seen[2:] == [deferred, deferred]
 
 
 def test_mixup_mixes_images_and_labels_by_the_same_lambda() -> None:
@@ -97,6 +122,17 @@ def test_mixup_mixes_images_and_labels_by_the_same_lambda() -> None:
     assert torch.equal(second_syn, synthetic[order])
     with pytest.raises(GanaugError, match="alpha=0.0: must be > 0"):
         Mixup(alpha=0.0)
+
+
+@pytest.mark.parametrize("alpha", [0.2, 2.0])
+def test_mixup_draws_lambda_from_beta_alpha_alpha(alpha: float) -> None:
+    torch.manual_seed(0)
+    mix = Mixup(alpha=alpha)
+    images, labels = torch.zeros(2, 1, 2, 2), torch.arange(2)
+    draws = torch.tensor([mix(images, labels, None)[1][0][0] for _ in range(4000)])
+    # Beta(a, a): mean 1/2, variance 1 / (4 (2a + 1)): 0.1786 at a = 0.2, 0.05 at a = 2
+    assert draws.mean().item() == pytest.approx(0.5, abs=0.02)
+    assert draws.var().item() == pytest.approx(1 / (4 * (2 * alpha + 1)), rel=0.08)
 
 
 def test_the_classifier_trains_on_the_mixed_batch_with_the_mixed_loss() -> None:
@@ -140,6 +176,33 @@ def test_classical_balances_alone_and_not_beside_a_loss_correction() -> None:
     assert plan.sampler is None and plan.loss.logit_adjustment is not None
 
 
+@pytest.mark.parametrize(("part", "settings", "message"), [
+    ("la", {"tau": -1.0}, "tau=-1.0: must be >= 0"),
+    ("drw", {"beta": 1.0}, r"beta=1.0: must lie in \[0, 1\)"),
+    ("drw", {"start": 1.5}, r"start=1.5: must lie in \[0, 1\]"),
+    ("ldam", {"max_margin": 0.0}, "max_margin=0.0: must be > 0"),
+    ("ldam", {"scale": 0.0}, "scale=0.0: must be > 0"),
+    ("la", {"taus": 1.0}, r"part_settings\['la'\] has unknown settings \['taus'\]; 'la' takes tau"),
+    ("ldma", {"scale": 1.0}, "part_settings names 'ldma', which is no part with settings; use one of la, ldam"),
+])  # fmt: skip
+def test_bad_part_settings_are_refused_naming_the_setting(part: str, settings: dict, message: str) -> None:
+    strategy = "ldam+drw" if part in ("drw", "ldam", "ldma") else part
+    with pytest.raises(GanaugError, match=message):
+        plan_training(strategy, make_toy_dataset([40, 20, 6]), part_settings={part: settings})
+
+
+def test_ldam_trains_a_cosine_head_and_refuses_a_linear_one() -> None:
+    from ganaug.classify.model import CosineHead, build_classifier
+
+    plan = plan_training("ldam", make_toy_dataset([40, 20, 6]))
+    model = build_classifier(ImageClassifier, 1, 3, plan.loss, needs=plan.model_kwargs, width=4)
+    assert isinstance(model.net.head, CosineHead)
+    logits = model(torch.randn(5, 1, 8, 8))
+    assert logits.abs().max().item() <= 1.0 + 1e-6  # cosines; the loss scales them
+    with pytest.raises(GanaugError, match="the strategy needs head='cosine' but the classifier is given head='linear'"):
+        build_classifier(ImageClassifier, 1, 3, plan.loss, needs=plan.model_kwargs, width=4, head="linear")
+
+
 def test_a_loss_part_corrects_for_the_epoch_it_sees_generated_samples_included(tmp_path) -> None:
     from ganaug.synth.bank import SyntheticBank
 
@@ -152,6 +215,13 @@ def test_a_loss_part_corrects_for_the_epoch_it_sees_generated_samples_included(t
     torch.testing.assert_close(real.loss.logit_adjustment, torch.log(prior))
     prior = torch.tensor([40.0, 20.0, 20.0]) / 80  # len(train) draws from the mixed set, each class as its size
     torch.testing.assert_close(mixed.loss.logit_adjustment, torch.log(prior))
+
+    # The default cap (half of class 2's draws generated) and generated samples weighing half in the loss:
+    # class 2 keeps its 20/80 of the draws, half of them real (0.125) and half generated (0.125 x 0.5).
+    capped = plan_training("gan+la", train, bank=bank, synthetic_counts={2: 14}, synthetic_share=0.5,
+                           synthetic_weight=0.5)  # fmt: skip
+    prior = torch.tensor([0.5, 0.25, 0.1875]) / 0.9375
+    torch.testing.assert_close(capped.loss.logit_adjustment, torch.log(prior))
 
 
 @pytest.mark.parametrize("strategy", ["la", "la+classical", "drw", "ldam+drw", "mixup+drw", "mixup"])

@@ -60,14 +60,23 @@ def _same_weights(a: FitResult, b: FitResult) -> bool:
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
-@pytest.mark.parametrize(("strategy", "stop"), [("none", 2), ("classical", 1), ("classical", 3), ("gan+mixup+drw", 2)])
-def test_a_resumed_fit_ends_with_the_uninterrupted_weights(tmp_path: Path, strategy: str, stop: int) -> None:
-    whole = _fit(strategy, tmp_path / "whole")
+# drw from epoch 2 (start 0.5 of 4): stopped in epoch 3, the fit resumes from a checkpoint taken after the switch.
+AFTER_SWITCH = {"drw": {"start": 0.5}}
+
+
+@pytest.mark.parametrize(("strategy", "stop", "settings"), [
+    ("none", 2, None), ("classical", 1, None), ("classical", 3, None), ("gan+mixup+drw", 2, None),
+    ("drw", 3, AFTER_SWITCH), ("gan+ldam+drw", 3, AFTER_SWITCH),
+])  # fmt: skip
+def test_a_resumed_fit_ends_with_the_uninterrupted_weights(
+    tmp_path: Path, strategy: str, stop: int, settings: dict | None
+) -> None:
+    whole = _fit(strategy, tmp_path / "whole", part_settings=settings)
     with pytest.raises(Stopped):
-        _fit(strategy, tmp_path, callbacks=[StopAtEpoch(stop)])
+        _fit(strategy, tmp_path, callbacks=[StopAtEpoch(stop)], part_settings=settings)
     assert checkpoint_path(tmp_path / "checkpoints").is_file()
     seen = EpochsSeen()
-    resumed = _fit(strategy, tmp_path, callbacks=[seen])
+    resumed = _fit(strategy, tmp_path, callbacks=[seen], part_settings=settings)
     assert seen.epochs == list(range(stop, 4))  # resumed after the checkpoint before, not from the start
     assert resumed.model.trainer.current_epoch == whole.model.trainer.current_epoch == 4
     assert _same_weights(whole, resumed)

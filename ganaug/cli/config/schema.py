@@ -19,7 +19,7 @@ from omegaconf import MISSING
 
 from ganaug.auto.search import AutoSettings
 from ganaug.classify.classical import classical_transform
-from ganaug.classify.losses import ClassifierLoss
+from ganaug.classify.losses import ClassifierLoss, Mixup
 from ganaug.classify.model import ImageClassifier
 from ganaug.classify.parts import PARTS
 from ganaug.classify.summary import optimized_value
@@ -311,7 +311,7 @@ class LDAMConfig:
 class MixupConfig:
     """The `mixup` part: lam ~ Beta(alpha, alpha)."""
 
-    alpha: float = default_of(PARTS["mixup"].transform, "alpha")
+    alpha: float = default_of(Mixup, "alpha")
 
 
 @dataclass

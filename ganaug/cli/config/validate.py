@@ -16,12 +16,12 @@ from ganaug.auto.search import AUTO, AutoSettings
 from ganaug.classify.classical import classical_transform
 from ganaug.classify.losses import ClassifierLoss
 from ganaug.classify.model import check_classifier
-from ganaug.classify.parts import PARTS, BatchPart, parse_strategy
+from ganaug.classify.parts import PART_SETTINGS, PARTS, parse_strategy
 from ganaug.classify.summary import optimized_value
 from ganaug.classify.training import fit_strategy
 from ganaug.data.imbalance import make_imbalanced, select_minority, synthetic_targets
 from ganaug.errors import GanaugError, check_arguments
-from ganaug.flow.settings import PART_SETTINGS, TRAINING_KEYS, section, trainer_kwargs
+from ganaug.flow.settings import TRAINING_KEYS, section, trainer_kwargs
 from ganaug.gan.monitor import TrainingMonitor
 from ganaug.gan.training import gan_training_set, snapshot_steps, train_gan
 from ganaug.lightning import build_trainer
@@ -185,6 +185,4 @@ def validate(cfg: DictConfig) -> None:
     check_keys(mixing_weights, cfg, {"synthetic_share": "augment.synthetic_share"})
     check_keys(classical_transform, cfg, keys_in("augment.classical", ("max_shift", "max_rotation")))
     for name in PART_SETTINGS:
-        part = PARTS[name]
-        target = part.transform if isinstance(part, BatchPart) else part.configure  # type: ignore[attr-defined]
-        check_keys(target, cfg, keys_in(f"augment.{name}", cfg.augment[name]))
+        check_keys(PARTS[name].configurable(), cfg, keys_in(f"augment.{name}", cfg.augment[name]))
