@@ -45,11 +45,14 @@ class Constraint:
     rule: str
 
     def check(self, name: str, value: Any) -> None:
-        """Raise a GanaugError `name=value: <rule>` unless the value follows the rule."""
+        """Raise a GanaugError `name=value: <rule>` unless the value follows the rule (`name=value: <reason>`
+        when the rule's own check refuses the value with a GanaugError saying why)."""
         try:
             ok = bool(self.holds(value))
         except TypeError:
             ok = False
+        except GanaugError as reason:
+            raise GanaugError(f"{name}={value!r}: {reason}") from None
         if not ok:
             raise GanaugError(f"{name}={value!r}: {self.rule.format(name=name)}")
 
@@ -108,8 +111,9 @@ def optional(constraint: Constraint) -> Constraint:
 
 
 def each(constraint: Constraint) -> Constraint:
-    """A sequence whose every item follows `constraint`."""
-    return Constraint(lambda v: all(constraint.holds(x) for x in v), f"every item: {constraint.rule}")
+    """A sequence whose every item follows `constraint` (nested: every item of every item)."""
+    rule = constraint.rule if constraint.rule.startswith("every item") else f"every item: {constraint.rule}"
+    return Constraint(lambda v: all(constraint.holds(x) for x in v), rule)
 
 
 CONSTRAINTS = "__ganaug_constraints__"

@@ -23,7 +23,7 @@ from typing import Generic, TypeVar
 
 from ganaug.auto.splits import HoldoutSplit
 from ganaug.classify.summary import mean_std
-from ganaug.errors import GanaugError
+from ganaug.errors import GanaugError, at_least, checked
 
 T = TypeVar("T")
 
@@ -243,6 +243,7 @@ def score_candidates(
     return out
 
 
+@checked(margin=at_least(0))
 def decide(
     scores: Mapping[str, Sequence[Score]],
     candidates: Mapping[str, T],
@@ -260,8 +261,6 @@ def decide(
     missing = sorted(set(baselines) - set(scores))
     if missing:
         raise GanaugError(f"baselines {missing} have no scores; score every baseline with the candidates")
-    if margin < 0:
-        raise GanaugError(f"margin={margin}: the number of standard errors a win must exceed must be >= 0")
 
     reference = best_baseline(scores, baselines)
     ref = scores[reference]

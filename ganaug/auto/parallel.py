@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import torch
 import torch.multiprocessing
 
-from ganaug.errors import GanaugError
+from ganaug.errors import at_least, checked
 
 R = TypeVar("R")
 
@@ -34,9 +34,8 @@ class FitPool:
     """Runs calls one at a time in this process (`workers` 1) or in `workers` spawned processes, giving their
     results in the order the calls were given. Used as a context manager, the processes end with the block."""
 
+    @checked(workers=at_least(1))
     def __init__(self, workers: int = 1) -> None:
-        if workers < 1:
-            raise GanaugError(f"workers={workers}: train at least one candidate at a time (workers >= 1)")
         self.workers = workers
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
 

@@ -16,7 +16,8 @@ The race runs in two legs.
    gain has an uncertainty of its own, as `decide` measures it); the challenger replaces the reference only
    by beating it by more than `margin` standard errors.
 
-With one budget there are no short rungs: every candidate trains the full budget on every split.
+With one budget there are no short rungs: every baseline trains the full budget on every split, and so do
+the candidates `after_rung` builds on the best of them.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from ganaug.auto.decision import Decision, Gain, Noise, Score, best_baseline, decide, mean_balanced_accuracy
-from ganaug.errors import GanaugError
+from ganaug.errors import GanaugError, at_least, checked_fields
 
 T = TypeVar("T")
 
@@ -81,7 +82,8 @@ class Race(Generic[T]):
 
     `early_noise` is what a gain's uncertainty accounts for when scored on one split (the short rungs and
     the reference's rung), `final_noise` at the last rung (every split); `keep` is the halving factor;
-    `families` group the baselines (those in none form one more family).
+    `families` group the baselines (those in none form one more family). A gain whose uncertainty is
+    infinite (nothing known of its noise) is never below the leader's.
     """
 
     budgets: Sequence[int]
@@ -90,15 +92,14 @@ class Race(Generic[T]):
     early_noise: Noise
     final_noise: Noise
     margin: float = 1.0
-    keep: int = 3
+    keep: int = field(default=2, metadata={"check": at_least(2)})
     families: Sequence[Sequence[str]] = ()
     rungs: list[Rung] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.budgets or list(self.budgets) != sorted(set(self.budgets)):
             raise GanaugError(f"rung budgets {list(self.budgets)}: give increasing epoch counts")
-        if self.keep < 2:
-            raise GanaugError(f"keep={self.keep}: each rung keeps at least half (keep >= 2)")
+        checked_fields(self)
 
     def _families(self, baselines: Sequence[str]) -> list[list[str]]:
         """`baselines` grouped by family (the ones in no family together), each family in race order."""
@@ -116,7 +117,9 @@ class Race(Generic[T]):
         """Of `names`: those that go on (best first: the best 1/keep of those whose upper confidence bound
         reaches `leader`'s scores, or only the best one before the last rung) and those dropped (below it)."""
         gains = self._gains({n: scores[n] for n in names}, leader, self.early_noise)
-        alive = _ranked([n for n in names if gains[n].mean + self.margin * gains[n].uncertainty >= 0], scores)
+        reaches = [n for n in names if math.isinf(gains[n].uncertainty)
+                   or gains[n].mean + self.margin * gains[n].uncertainty >= 0]  # fmt: skip
+        alive = _ranked(reaches, scores)
         return alive[:1] if last_next else alive[: math.ceil(len(alive) / self.keep)], [
             n for n in names if n not in alive
         ]
@@ -124,6 +127,20 @@ class Race(Generic[T]):
     def _score(self, pool: Mapping[str, T], names: Sequence[str], rung: int, epochs: int, every: bool
                ) -> dict[str, list[Score]]:  # fmt: skip
         return self.score({n: pool[n] for n in names}, rung, epochs, every)
+
+    def _challenge(self, rung: Rung, pool: dict[str, T], fresh: Sequence[str], every: bool, noise: Noise,
+                   after_rung: Callable[[Rung], Mapping[str, T]] | None) -> None:  # fmt: skip
+        """Score `fresh` at `rung`'s budget, then what `after_rung` adds (seeing the scores so far), until it
+        adds nothing new; the rung's gains are over its reference."""
+        while True:
+            if fresh:
+                rung.scores.update(self._score(pool, fresh, rung.index, rung.epochs, every))
+            rung.gains = self._gains(rung.scores, rung.scores[rung.reference], noise)
+            added = after_rung(rung) if after_rung is not None else {}
+            fresh = [n for n, c in added.items() if n not in pool and c not in pool.values()]
+            if not fresh:
+                return
+            pool.update({n: added[n] for n in fresh})
 
     def _finalists(self, pool: Mapping[str, T], baselines: list[str]) -> list[str]:
         """The first leg: the baselines that reach the last rung. The baselines race within their families over
@@ -154,9 +171,9 @@ class Race(Generic[T]):
         after_rung: Callable[[Rung], Mapping[str, T]] | None = None,
     ) -> tuple[Decision[T], dict[str, T]]:
         """Race `candidates` (baselines among them) in the two legs of the module docstring. After each short
-        rung of the second leg, `after_rung(rung)` may add candidates, scored at that rung's budget (e.g. ones
-        built on the reference); it is called again, seeing their scores, until it adds none. Returns the
-        decision at the last rung and every candidate that raced."""
+        rung of the second leg (with one budget: at the only rung), `after_rung(rung)` may add candidates,
+        scored at that rung's budget (e.g. ones built on the reference); it is called again, seeing their
+        scores, until it adds none. Returns the decision at the last rung and every candidate that raced."""
         pool = dict(candidates)
         baselines = [n for n in pool if n in self.baselines]
         if not baselines:
@@ -164,26 +181,18 @@ class Race(Generic[T]):
         finalists = self._finalists(pool, baselines)
         short = self.budgets[:-1]
         challengers = [n for n in pool if n not in self.baselines]
-        for i, epochs in enumerate(short):
+        for i in range(len(short)):
             rung = self.rungs[i]
-            reference = rung.reference = finalists[0]
-            fresh = challengers
-            while True:
-                if fresh:
-                    rung.scores.update(self._score(pool, fresh, i, epochs, False))
-                rung.gains = self._gains(rung.scores, rung.scores[reference], self.early_noise)
-                added = after_rung(rung) if after_rung is not None else {}
-                fresh = [n for n, c in added.items() if n not in pool and c not in pool.values()]
-                if not fresh:
-                    break
-                pool.update({n: added[n] for n in fresh})
+            rung.reference = finalists[0]
+            self._challenge(rung, pool, challengers, False, self.early_noise, after_rung)
             entrants = [n for n in rung.scores if n not in self.baselines]
-            challengers, dropped = self._survivors(entrants, rung.scores, rung.scores[reference], i + 1 == len(short))
+            last_next = i + 1 == len(short)
+            challengers, dropped = self._survivors(entrants, rung.scores, rung.scores[rung.reference], last_next)
             rung.promoted += challengers
             rung.dropped += dropped
         scores = self._score(pool, [*finalists, *challengers], len(self.rungs), self.budgets[-1], True)
-        top = best_baseline(scores, finalists)
-        self.rungs.append(Rung(len(self.rungs), self.budgets[-1], top, scores,
-                               self._gains(scores, scores[top], self.final_noise)))  # fmt: skip
-        decision = decide(scores, {n: pool[n] for n in scores}, finalists, self.margin, self.final_noise)
+        last = Rung(len(self.rungs), self.budgets[-1], best_baseline(scores, finalists), scores, {})
+        self.rungs.append(last)
+        self._challenge(last, pool, [], True, self.final_noise, None if short else after_rung)
+        decision = decide(last.scores, {n: pool[n] for n in last.scores}, finalists, self.margin, self.final_noise)
         return decision, pool

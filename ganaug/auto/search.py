@@ -24,16 +24,16 @@ from typing import Any
 
 import numpy as np
 
-from ganaug.auto.decision import Decision, Noise, Score, best_option_per_class, holdout_ratio
+from ganaug.auto.decision import Decision, Noise, Score, best_option_per_class, decide, holdout_ratio
 from ganaug.auto.parallel import FitPool
 from ganaug.auto.race import Race, Rung
 from ganaug.auto.splits import HoldoutSplit, stratified_folds
 from ganaug.classify.metrics import evaluate
-from ganaug.classify.parts import STRATEGIES, parse_strategy
+from ganaug.classify.parts import CLASSICAL_STRATEGIES, parse_strategy
 from ganaug.classify.results import MetricsRow
 from ganaug.classify.training import FitResult, fit_strategy
 from ganaug.data.dataset import DatasetSplits, ImageDataset
-from ganaug.errors import Constraint, GanaugError, at_least, between, checked_fields, each, one_of
+from ganaug.errors import Constraint, GanaugError, at_least, between, checked_fields, constraints_of, each, one_of
 from ganaug.progress import bar
 from ganaug.synth.bank import SyntheticBank
 from ganaug.synth.mixing import SHARE, SYNTHETIC_SHARE
@@ -46,21 +46,16 @@ HOLDOUTS = ("validation", "folds")
 # the classical augmentation. At a fifth of the epochs the first family led the second by 5 to 30 points on
 # every MNIST-LT auto job, and at full length the order reversed (benchmarks/results/README.md), so each
 # family's best trains the full length before one of them becomes the reference.
-CLASSICAL_BASELINES = tuple(s for s in STRATEGIES if not parse_strategy(s).synthetic)
 LONG_TAIL_BASELINES = ("la+classical", "ldam+drw+classical", "mixup+drw+classical")
-BASELINES = (*CLASSICAL_BASELINES, *LONG_TAIL_BASELINES)
-FAMILIES = (CLASSICAL_BASELINES, LONG_TAIL_BASELINES)
+BASELINES = (*CLASSICAL_STRATEGIES, *LONG_TAIL_BASELINES)
+FAMILIES = (CLASSICAL_STRATEGIES, LONG_TAIL_BASELINES)
 _RUN_SEED_STRIDE = 1000  # run r of a candidate trains with the run's seed + r * 1000
 
-
-def _no_synthetic(strategy: str) -> bool:
-    try:
-        return not parse_strategy(strategy).synthetic
-    except GanaugError:
-        return False
-
-
-BASELINE = Constraint(_no_synthetic, "a baseline is a strategy without generated data (e.g. la+classical)")
+# A known strategy without generated data (an unknown name is refused as parse_strategy refuses it).
+BASELINE = Constraint(
+    lambda strategy: not parse_strategy(strategy).synthetic,
+    "a baseline is a strategy without generated data (e.g. la+classical)",
+)
 
 
 @dataclass(frozen=True)
@@ -105,7 +100,7 @@ class AutoSettings:
     no family form one more); each family's best trains the full length before the reference is chosen.
     `amounts`: fractions of every minority class's target count tried in the GAN candidates;
     `synthetic_shares`, `min_confidences`, `synthetic_weights`: variants of the best GAN candidate (share
-    caps, quality-gate thresholds, loss weights) added after the first rung; `per_class`: a candidate
+    caps, quality-gate thresholds, loss weights) added at the first rung; `per_class`: a candidate
     with, per class, the amount whose gain in that class's recall beats its uncertainty. `rungs`: the
     rungs' training lengths as fractions of the final training's epochs (the last one 1); `keep`: each
     rung promotes the best 1/keep of each group. `holdout` "validation": `validation_runs` paired runs at
@@ -126,13 +121,13 @@ class AutoSettings:
     # the budget of 6; ten short fits at 0.13 and four full ones make 5.3 before each fit's fixed costs, and
     # measured 4.9 to 5.7.
     rungs: tuple[float, ...] = field(default=(0.13, 1.0), metadata={"check": each(between(0, 1, low_open=True))})
-    keep: int = field(default=2, metadata={"check": at_least(2)})
+    keep: int = field(default=Race.keep, metadata={"check": constraints_of(Race)["keep"]})
     holdout: str = field(default="validation", metadata={"check": one_of(HOLDOUTS)})
     validation_runs: int = field(default=2, metadata={"check": at_least(2)})
-    folds: int = field(default=3, metadata={"check": at_least(2)})
-    repeats: int = field(default=1, metadata={"check": at_least(1)})
-    margin: float = field(default=1.0, metadata={"check": at_least(0)})
-    workers: int = field(default=1, metadata={"check": at_least(1)})
+    folds: int = field(default=3, metadata={"check": constraints_of(stratified_folds)["n_folds"]})
+    repeats: int = field(default=1, metadata={"check": constraints_of(stratified_folds)["repeats"]})
+    margin: float = field(default=1.0, metadata={"check": constraints_of(decide)["margin"]})
+    workers: int = field(default=1, metadata={"check": constraints_of(FitPool)["workers"]})
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -382,7 +377,8 @@ class AutoSearch:
     then the variants of the best GAN candidate; `run` returns the AutoResult.
 
     `banks` hold one bank per GAN snapshot (`Banks`); `targets` are the minority classes' full synthetic
-    counts; `train_kwargs` go to fit_strategy (the run's `synthetic_share` starts the GAN candidates).
+    counts; `train_kwargs` go to fit_strategy (the run's `synthetic_share` and `synthetic_weight` start the
+    GAN candidates).
     """
 
     def __init__(
@@ -406,13 +402,17 @@ class AutoSearch:
         self.epochs = epochs
         kwargs = dict(train_kwargs or {})
         self.share = kwargs.pop("synthetic_share", SYNTHETIC_SHARE)
-        kwargs.pop("synthetic_weight", None)
+        self.weight = kwargs.pop("synthetic_weight", AugmentChoice.synthetic_weight)
         self.banks = banks
         on_validation = settings.holdout == "validation"
         if on_validation:
             holdouts = _validation_runs(splits, settings.validation_runs)
             counts = tuple(splits.val.counts())
-            early, final = Noise(holdout_counts=counts, pair_variance=0.0), Noise(holdout_counts=counts)
+            # A short rung trains each candidate once, so its training noise is unknown: it is taken as none,
+            # and the rung prunes by the validation images' sampling noise alone (an upper bound on that
+            # part). The last rung, which decides, measures the training noise from its paired runs.
+            early = Noise(holdout_counts=counts, pair_variance=0.0, class_pair_variance=(0.0,) * len(counts))
+            final = Noise(holdout_counts=counts)
         else:
             holdouts = stratified_folds(splits.train.labels, settings.folds, settings.repeats, settings.seed)
             early = final = Noise(holdout_ratio=holdout_ratio(holdouts))
@@ -428,15 +428,14 @@ class AutoSearch:
             for amount in self.settings.amounts:
                 steps = f" {snapshot} steps" if snapshot is not None else ""
                 name = f"{strategy} {amount * 100:g}%{steps}"
-                out[name] = AugmentChoice(
-                    strategy, scaled_counts(self.targets, amount), snapshot, synthetic_share=self.share
-                )
+                out[name] = AugmentChoice(strategy, scaled_counts(self.targets, amount), snapshot,
+                                          synthetic_weight=self.weight, synthetic_share=self.share)  # fmt: skip
         return out
 
     def variants(self, rung: Rung) -> dict[str, AugmentChoice]:
-        """At the rung before the last: the GAN candidates built on its reference, then the best one's
-        variants (share caps, gates, loss weights, per-class amounts); none elsewhere."""
-        if rung.index != max(0, len(self.race.budgets) - 2):
+        """At the first rung (with one budget: the only one), the GAN candidates built on its reference, then
+        the best one's variants (share caps, gates, loss weights, per-class amounts); none at later rungs."""
+        if rung.index != 0:
             return {}
         challengers = [n for n in rung.scores if n not in self.settings.baselines]
         if not challengers:

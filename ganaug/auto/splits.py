@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ganaug.errors import GanaugError
+from ganaug.errors import GanaugError, at_least, checked
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class HoldoutSplit:
     holdout: np.ndarray
 
 
+@checked(n_folds=at_least(2), repeats=at_least(1))
 def stratified_folds(
     labels: np.ndarray | torch.Tensor, n_folds: int = 3, repeats: int = 1, seed: int = 0
 ) -> list[HoldoutSplit]:
@@ -34,8 +35,6 @@ def stratified_folds(
     with fewer images than folds is held out in only some folds (its recall is then absent there).
     """
     labels = np.asarray(labels, dtype=np.int64).reshape(-1)
-    if n_folds < 2 or repeats < 1:
-        raise GanaugError(f"n_folds={n_folds}, repeats={repeats}: need n_folds >= 2 and repeats >= 1")
     if len(labels) < n_folds:
         raise GanaugError(f"{len(labels)} images cannot be split into {n_folds} folds; use fewer folds")
     splits = []

@@ -30,7 +30,7 @@ def test_the_pool_gives_results_in_the_order_of_the_calls() -> None:
     with FitPool(2) as pool:
         assert list(pool.map(_pow, calls)) == [8, 9, 5, 1]
     assert threads_per_worker(2, 5) == 2 and threads_per_worker(4, 2) == 1
-    with pytest.raises(GanaugError, match="workers >= 1"):
+    with pytest.raises(GanaugError, match="workers=0: must be >= 1"):
         FitPool(0)
 
 

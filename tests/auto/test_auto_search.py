@@ -10,6 +10,7 @@ from ganaug.auto.decision import Noise, Score
 from ganaug.auto.race import Race
 from ganaug.auto.search import (
     AugmentChoice,
+    AutoSearch,
     AutoSettings,
     GatedBanks,
     auto_search,
@@ -241,3 +242,64 @@ def test_a_validation_search_needs_a_validation_split(setup):
     with pytest.raises(GanaugError, match="confidences"):
         auto_search(splits, {None: GatedBanks(bank)}, {2: 30}, settings=AutoSettings(min_confidences=(0.5,)),
                     epochs=1, **TRAIN_KW)  # fmt: skip
+
+
+def test_with_one_budget_the_candidates_built_on_the_reference_race_at_full_length():
+    calls: list = []
+    noise = Noise(pair_variance=0.01**2)
+    race = Race([10], _fake_scorer(calls), ["ref", "weak"], noise, noise)
+    built = []
+
+    def after(rung):
+        built.append(rung.reference)
+        return {"good": "g"}
+
+    decision, _ = race.run({"ref": "r", "weak": "w"}, after)
+    assert built == ["ref", "ref"] and [r.epochs for r in race.rungs] == [10]
+    assert set(race.rungs[0].scores) == {"ref", "weak", "good"} and ("good", 0, 10) in calls
+    assert all(len(s) == 2 for s in race.rungs[0].scores.values())  # every split, as the last rung trains
+    assert decision.chosen == "good"
+
+
+def test_a_gain_of_unknown_noise_is_kept_even_at_margin_zero():
+    # one run per candidate and no pooled variance: every short-rung gain has an infinite uncertainty
+    race = Race([2, 10], _fake_scorer([]), ["ref", "weak"], Noise(), Noise(), margin=0.0)
+    decision, _ = race.run({"ref": "r", "weak": "w", "good": "g"})
+    assert race.rungs[0].dropped == [] and decision.reference == "ref"
+
+
+def _scores_by_name(name: str) -> Score:
+    """Known validation scores: class 2 gains most from the full amount, class 3 from half of it."""
+    recalls = {"100%": (0.9, 0.9, 0.9, 0.5), "50%": (0.9, 0.9, 0.5, 0.9), "per class": (0.9, 0.9, 0.9, 0.9)}
+    for key, recall in recalls.items():
+        if name.endswith(key):
+            return Score(sum(recall) / 4, recall)
+    if "share" in name:
+        return Score(0.75, (0.9, 0.9, 0.6, 0.6))
+    return Score(0.5 if name == "classical" else 0.45, (0.9, 0.9, 0.1, 0.1))
+
+
+def test_three_rungs_build_the_gan_candidates_and_their_variants_at_the_first(setup):
+    train, bank = setup
+    splits = DatasetSplits(train, make_toy_dataset([8, 8, 8, 8], seed=7), train)
+    settings = AutoSettings(baselines=("classical", "la+classical"), families=(), amounts=(0.5, 1.0),
+                            synthetic_shares=(0.25,), per_class=True, rungs=(0.2, 0.5, 1.0))  # fmt: skip
+    search = AutoSearch(splits, {None: GatedBanks(bank)}, {2: 30, 3: 30}, settings, epochs=10,
+                        train_kwargs={"synthetic_weight": 0.5})  # fmt: skip
+    first_seen: dict[str, int] = {}
+
+    def score(candidates, rung, epochs, every):
+        for name in candidates:
+            first_seen.setdefault(name, rung)
+        return {name: [_scores_by_name(name)] * (2 if every else 1) for name in candidates}
+
+    search.race.score = score
+    result = search.run()
+    gan = "gan+classical"
+    assert [r.epochs for r in result.rungs] == [2, 5, 10]
+    assert {first_seen[f"{gan} {a}"] for a in ("100%", "50%", "100% share 0.25", "per class")} == {0}
+    per_class = search.race_pool[f"{gan} per class"]
+    assert per_class.synthetic_counts == {2: 30, 3: 15}  # each class at the amount that raised its recall
+    assert per_class.synthetic_weight == 0.5  # the run's loss weight, kept by the candidates
+    assert result.decision.chosen == f"{gan} per class"
+    assert set(result.rungs[-1].scores) == {"classical", f"{gan} per class"}
