@@ -232,3 +232,17 @@ def test_every_long_tail_strategy_trains(strategy: str) -> None:
     row = train_and_evaluate(strategy, splits, epochs=2, batch_size=16, model_kwargs={"width": 4},
                              part_settings=settings, trainer_kwargs=FAST)  # fmt: skip
     assert row["strategy"] == strategy and 0.0 <= row["balanced_accuracy"] <= 1.0
+
+
+def test_the_validation_loss_of_ldam_is_at_the_scale_it_trains() -> None:
+    from ganaug.classify.model import build_classifier
+
+    plan = plan_training("ldam", make_toy_dataset([40, 20, 6]), part_settings={"ldam": {"scale": 30.0}})
+    model = build_classifier(ImageClassifier, 1, 3, plan.loss, needs=plan.model_kwargs, width=4)
+    logged: dict = {}
+    model.log = lambda name, value, **kwargs: logged.setdefault(name, value)
+    images = torch.randint(0, 256, (6, 1, 8, 8), dtype=torch.uint8)
+    labels = torch.tensor([0, 1, 2, 0, 1, 2])
+    model.validation_step((images, labels), 0)
+    expected = torch.nn.functional.cross_entropy(model(images) * 30.0, labels)
+    torch.testing.assert_close(logged["val_loss"], expected)
