@@ -111,9 +111,8 @@ def optional(constraint: Constraint) -> Constraint:
 
 
 def each(constraint: Constraint) -> Constraint:
-    """A sequence whose every item follows `constraint` (nested: every item of every item)."""
-    rule = constraint.rule if constraint.rule.startswith("every item") else f"every item: {constraint.rule}"
-    return Constraint(lambda v: all(constraint.holds(x) for x in v), rule)
+    """A sequence whose every item follows `constraint`."""
+    return Constraint(lambda v: all(constraint.holds(x) for x in v), f"every item: {constraint.rule}")
 
 
 CONSTRAINTS = "__ganaug_constraints__"

@@ -17,7 +17,7 @@ from ganaug.classify.losses import (
     effective_number_weights,
     ldam_margins,
 )
-from ganaug.classify.model import ImageClassifier
+from ganaug.classify.model import CosineHead, ImageClassifier, build_classifier
 from ganaug.classify.parts import PARTS, parse_strategy
 from ganaug.classify.plan import plan_training
 from ganaug.classify.training import fit_strategy, train_and_evaluate
@@ -28,6 +28,12 @@ LOGITS = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
 LABELS = torch.tensor([0, 2])
 COUNTS = [60.0, 30.0, 10.0]
 FAST = {"accelerator": "cpu", "enable_progress_bar": False, "num_sanity_val_steps": 0}
+
+
+def _toy_splits() -> DatasetSplits:
+    """A long-tailed training split of classes 40, 20, 6 and small balanced validation and test splits."""
+    train = make_toy_dataset([40, 20, 6], seed=1)
+    return DatasetSplits(train, make_toy_dataset([5, 5, 5], seed=2), make_toy_dataset([8, 8, 8], seed=3))
 
 
 def _cross_entropy(rows: list[list[float]], labels: list[int]) -> float:
@@ -98,8 +104,7 @@ class ActiveWeights(pl.Callback):
 
 
 def test_drw_switches_inside_a_real_fit_at_its_epoch() -> None:
-    train = make_toy_dataset([40, 20, 6], seed=1)
-    splits = DatasetSplits(train, make_toy_dataset([5, 5, 5], seed=2), make_toy_dataset([8, 8, 8], seed=3))
+    splits = _toy_splits()
     seen = ActiveWeights()
     fit_strategy("drw", splits, epochs=4, batch_size=16, model_kwargs={"width": 4},
                  part_settings={"drw": {"start": 0.5, "beta": 0.99}},
@@ -192,8 +197,6 @@ def test_bad_part_settings_are_refused_naming_the_setting(part: str, settings: d
 
 
 def test_ldam_trains_a_cosine_head_and_refuses_a_linear_one() -> None:
-    from ganaug.classify.model import CosineHead, build_classifier
-
     plan = plan_training("ldam", make_toy_dataset([40, 20, 6]))
     model = build_classifier(ImageClassifier, 1, 3, plan.loss, needs=plan.model_kwargs, width=4)
     assert isinstance(model.net.head, CosineHead)
@@ -226,8 +229,7 @@ def test_a_loss_part_corrects_for_the_epoch_it_sees_generated_samples_included(t
 
 @pytest.mark.parametrize("strategy", ["la", "la+classical", "drw", "ldam+drw", "mixup+drw", "mixup"])
 def test_every_long_tail_strategy_trains(strategy: str) -> None:
-    train = make_toy_dataset([40, 20, 6], seed=1)
-    splits = DatasetSplits(train, make_toy_dataset([5, 5, 5], seed=2), make_toy_dataset([8, 8, 8], seed=3))
+    splits = _toy_splits()
     settings = {"drw": {"start": 0.5}, "ldam": {"scale": 10.0}}
     row = train_and_evaluate(strategy, splits, epochs=2, batch_size=16, model_kwargs={"width": 4},
                              part_settings=settings, trainer_kwargs=FAST)  # fmt: skip
@@ -235,8 +237,6 @@ def test_every_long_tail_strategy_trains(strategy: str) -> None:
 
 
 def test_the_validation_loss_of_ldam_is_at_the_scale_it_trains() -> None:
-    from ganaug.classify.model import build_classifier
-
     plan = plan_training("ldam", make_toy_dataset([40, 20, 6]), part_settings={"ldam": {"scale": 30.0}})
     model = build_classifier(ImageClassifier, 1, 3, plan.loss, needs=plan.model_kwargs, width=4)
     logged: dict = {}
