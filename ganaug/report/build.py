@@ -15,7 +15,7 @@ from ganaug.data.imbalance import PROFILES
 from ganaug.errors import GanaugError
 from ganaug.fileio import atomic_path
 from ganaug.report import artifacts, figures
-from ganaug.report.compare import compare, upper_bound
+from ganaug.report.compare import compare, upper_bound, uses_gan
 from ganaug.report.markdown import GroupReport, render
 from ganaug.report.runs import Configuration, Job, group_jobs, load_jobs
 
@@ -157,6 +157,20 @@ def _curves_figure(report: GroupReport, jobs: Sequence[Job], out_dir: Path) -> N
     report.figures["curves"] = name
 
 
+def one_gan_note(jobs: Sequence[Job]) -> str | None:
+    """A note when the GAN strategies' runs over several seeds all used one trained GAN: their standard
+    deviation then measures the classifier's seed alone, and the verdict says nothing of the GAN's own
+    training noise."""
+    runs = [(j.artifacts.get("gan_dir"), r.get("seed"))
+            for j in jobs for r in j.rows if uses_gan(r.get("strategy", ""))]
+    gans = {gan for gan, _ in runs}
+    if len(gans) != 1 or None in gans or len({seed for _, seed in runs}) < 2:
+        return None
+    return (f"every run of the GAN strategies used one trained GAN ({Path(str(gans.pop())).name}): their standard "
+            "deviation is over the classifier's seeds, not over the GAN's training; a GAN trained with another "
+            "`gan.seed` can score differently (run the sweep again with it to see by how much)")
+
+
 def auto_decisions(jobs: Sequence[Job]) -> list[dict]:
     """Each auto run's decision, by seed: the reference, the chosen candidate, its GAN snapshot, synthetic
     count per class (class name -> count), decision seconds and cost in final trainings."""
@@ -186,6 +200,9 @@ def _group_reports(groups: dict[Configuration, list[Job]]) -> list[GroupReport]:
         upper_config = _upper_for(config, summaries)
         upper = upper_bound(summaries[upper_config]) if upper_config else None
         labels, counts, notes = _class_labels(jobs, rows)
+        gan_note = one_gan_note(jobs)
+        if gan_note is not None:
+            notes.append(gan_note)
         reports.append(GroupReport(
             config=config,
             jobs=len(jobs),

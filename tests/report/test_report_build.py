@@ -215,3 +215,18 @@ def test_auto_decisions_are_tabled_per_seed(tmp_path: Path) -> None:
     assert "| 0 | classical | classical | n/a | class2: 0, class3: 30 | 120 | 5.0 |" in text
     assert "| 1 | classical | gan+classical 30% 5000 steps | 5000 steps | class2: 12, class3: 30 | 120 | 5.0 |" in text
     assert "`gan+classical` beats the strongest non-GAN strategy here, and `auto` is above it too." in text
+
+
+@pytest.mark.parametrize(("gans", "seeds", "noted"), [
+    (["gan-a", "gan-a", "gan-a"], 3, True),  # one GAN behind every seed: its training noise is not measured
+    (["gan-a", "gan-b", "gan-a"], 3, False),  # a GAN per run: the spread covers them
+    (["gan-a"], 1, False),  # one seed: no spread to qualify
+])
+def test_one_gan_behind_every_seed_is_noted(tmp_path: Path, gans: list[str], seeds: int, noted: bool) -> None:
+    for seed, gan in zip(range(seeds), gans, strict=False):
+        rows = [row("classical", seed, 0.90 + seed / 100), row("gan+classical", seed, 0.93)]
+        write_job(tmp_path / "sweep" / str(seed), rows, overrides=[f"seed={seed}"],
+                  artifacts={"gan_dir": str(tmp_path / "cache" / gan)})
+    text = build_report(tmp_path / "sweep", with_figures=False).read_text()
+    note = "every run of the GAN strategies used one trained GAN (gan-a): their standard deviation is over the"
+    assert (note in text) is noted
