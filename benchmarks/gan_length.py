@@ -1,15 +1,18 @@
 """How long to train the GAN, chosen on the validation split (docs/benchmark.md: never on the test split).
 
+    python benchmarks/gan_length.py --data-root ../shared/data/mnist-t10k          # the experiment's snapshots
     python benchmarks/gan_length.py --data-root ../shared/data/mnist-t10k --steps 2500,5000,7500,10000,15000
+    python benchmarks/gan_length.py --data-root DIR --strategy gan+ldam+drw+classical --seeds 0,1,2,3,4
     python benchmarks/gan_length.py --steps 300,600,1200 experiment=quick      # on the bundled digits
 
-Trains the configured GAN once, to the largest step count, and exports its sampling (EMA) generator at
-every count: a run of S steps is the first S steps of the longer run (the same seed, the same batches,
-constant learning rates), so one training gives every length. Each generator's bank (the run's amounts)
-feeds `gan+classical` (the run's synthetic share), which is scored on the validation split for each seed
-beside `classical`, the reference. Prints a table and writes gan_length.json to --out; test metrics are
-never read. Other arguments are Hydra overrides of the composed config (`--data-root DIR` stands for
-experiment=mnist_lt data=mnist data.root=DIR).
+Trains the configured GAN once, through the run's cache (the main job's and the benchmark's run of the same
+config is reused), with a snapshot of its sampling (EMA) generator at every length: the config's
+`gan.snapshots`, or --steps (the run trains to the largest; a run of S steps is the first S steps of the
+longer run: the same seed, the same batches, constant learning rates). Each snapshot's bank (the run's
+amounts) feeds --strategy (default gan+classical, the run's synthetic share), which is scored on the
+validation split for each seed beside the strategy without its `gan` part, the reference. Prints a table and
+writes gan_length.json to --out; test metrics are never read. Other arguments are Hydra overrides of the
+composed config (`--data-root DIR` stands for experiment=mnist_lt data=mnist data.root=DIR).
 """
 
 from __future__ import annotations
@@ -21,13 +24,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import pytorch_lightning as pl
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from ganaug.classify.parts import GAN_STRATEGY
+from ganaug.classify.parts import GAN_STRATEGY, is_synthetic, parse_strategy
 from ganaug.classify.training import train_and_evaluate
 from ganaug.cli.config import config_dir
 from ganaug.cli.config.validate import validate
@@ -38,25 +40,17 @@ from ganaug.fileio import write_json
 from ganaug.flow.context import Flow
 from ganaug.flow.settings import classifier_recipe
 from ganaug.flow.stages import GanStage
-from ganaug.gan.export import GeneratorArtifact, export_generator
 from ganaug.synth.bank import SyntheticBank
 
-REFERENCE = "classical"
 
-
-class Snapshots(pl.Callback):
-    """Export the GAN's sampling generator to `directory/step{S}/generator` when it has made S updates."""
-
-    def __init__(self, directory: Path, steps: Sequence[int], class_names: list[str]) -> None:
-        self.directory = directory
-        self.pending = sorted(steps)
-        self.class_names = class_names
-
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
-        """Export once the generator step count reaches the next pending snapshot."""
-        if self.pending and pl_module.generator_steps >= self.pending[0]:
-            step = self.pending.pop(0)
-            export_generator(pl_module, self.directory / f"step{step}" / "generator", self.class_names)
+def reference_of(strategy: str, what: str = "strategy") -> str:
+    """The strategy without its `gan` part ('gan+la+classical' -> 'la+classical'; 'gan' -> 'none'); `what`
+    names the option that gave it in the error a strategy without a `gan` part raises."""
+    if not is_synthetic(strategy):
+        raise GanaugError(f"{what} {strategy}: not a GAN strategy; give one with a gan part (gan+...)")
+    parse_strategy(strategy)
+    rest = [p for p in strategy.split("+") if p != "gan"]
+    return "+".join(rest) or "none"
 
 
 def parse_counts(text: str, what: str) -> list[int]:
@@ -86,6 +80,17 @@ def compose_config(overrides: Sequence[str], data_root: str | None, steps: int |
     return cfg
 
 
+def length_config(overrides: Sequence[str], data_root: str | None, steps: list[int] | None) -> DictConfig:
+    """The composed config whose GAN run has a snapshot at each of `steps` (trained to the largest), or (None)
+    the configured run and its `gan.snapshots`."""
+    if steps is None:
+        return compose_config(overrides, data_root, None)
+    if any(override_key(o) == "gan.snapshots" for o in overrides):
+        raise GanaugError("gan.snapshots is set by --steps; give the step counts to score there")
+    fractions = ",".join(repr(s / steps[-1]) for s in steps)
+    return compose_config([*overrides, f"gan.snapshots=[{fractions}]"], data_root, steps[-1])
+
+
 def val_score(flow: Flow, strategy: str, seed: int, bank: SyntheticBank | None) -> float:
     """Validation balanced accuracy of the configured classifier trained with `strategy` and `seed`."""
     prepared = flow.prepared
@@ -105,31 +110,31 @@ def summary(scores: list[float]) -> dict:
     return {"mean": statistics.fmean(scores), "std": statistics.stdev(scores) if len(scores) > 1 else 0.0}
 
 
-def score_lengths(cfg: DictConfig, steps: list[int], seeds: list[int], out: Path) -> dict:
-    """Train once with snapshots, then score gan+classical at each length and the reference, per seed."""
+def score_lengths(cfg: DictConfig, strategy: str, seeds: list[int]) -> dict:
+    """Train the GAN run once (or read it from the cache), then score `strategy` with each snapshot's bank and
+    its reference without the GAN, per seed, on validation."""
     flow = Flow(cfg)
     prepared = flow.prepared
     if len(prepared.splits.val) == 0:
         raise GanaugError("the data has no validation split; set data.val_fraction above 0 to choose on it")
     start = time.perf_counter()
-    flow.stage(GanStage).train(out / "gan", [Snapshots(out, steps, prepared.splits.class_names)])
+    gan_dir = flow.output(GanStage)
     gan_seconds = time.perf_counter() - start
-    reference = [val_score(flow, REFERENCE, s, None) for s in seeds]
+    reference = reference_of(strategy)
+    reference_scores = [val_score(flow, reference, s, None) for s in seeds]
     rows = []
-    for step in steps:
-        artifact = GeneratorArtifact.load(out / f"step{step}" / "generator")
-        bank = SyntheticBank.generate(
-            artifact, prepared.targets, out / f"step{step}" / "bank", seed=cfg.gan.sample_seed, progress=False
-        )
-        scores = [val_score(flow, GAN_STRATEGY, s, bank) for s in seeds]
-        gains = [a - b for a, b in zip(scores, reference, strict=True)]
+    for step, bank in flow.snapshot_banks().items():
+        scores = [val_score(flow, strategy, s, bank) for s in seeds]
+        gains = [a - b for a, b in zip(scores, reference_scores, strict=True)]
         rows.append({"steps": step, "scores": scores, **summary(scores), "gain": summary(gains)})
     return {
+        "strategy": strategy,
         "seeds": seeds,
+        "gan_dir": str(gan_dir),
         "gan_seconds": round(gan_seconds, 1),
         "synthetic_counts": {str(c): n for c, n in prepared.targets.items()},
         "synthetic_share": cfg.augment.synthetic_share,
-        "reference": {"strategy": REFERENCE, "scores": reference, **summary(reference)},
+        "reference": {"strategy": reference, "scores": reference_scores, **summary(reference_scores)},
         "lengths": rows,
     }
 
@@ -138,7 +143,7 @@ def table(result: dict) -> str:
     """The Markdown table of validation balanced accuracy per GAN length, the reference last."""
     ref = result["reference"]
     lines = [
-        "| GAN steps | gan+classical (validation) | paired gain over classical |",
+        f"| GAN steps | {result['strategy']} (validation) | paired gain over {ref['strategy']} |",
         "| --- | --- | --- |",
         *(
             f"| {r['steps']} | {r['mean']:.4f} ± {r['std']:.4f} | {r['gain']['mean']:+.4f} ± {r['gain']['std']:.4f} |"
@@ -153,18 +158,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Score the lengths, print the table, write gan_length.json; bad input is one line and exit code 2."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", help="MNIST IDX folder: experiment=mnist_lt data=mnist data.root=DIR")
-    parser.add_argument("--steps", required=True, help="GAN step counts to score, comma-separated")
+    parser.add_argument("--steps", help="GAN step counts to score, comma-separated (default: gan.snapshots)")
+    parser.add_argument("--strategy", default=GAN_STRATEGY, help=f"the GAN strategy scored (default {GAN_STRATEGY})")
     parser.add_argument("--seeds", default="0,1", help="classifier seeds (default 0,1)")
-    parser.add_argument("--out", help="folder for the generators, banks and gan_length.json")
+    parser.add_argument("--out", help="folder for gan_length.json")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of the composed config")
     args = parser.parse_intermixed_args(argv)
     out = Path(args.out) if args.out else default_out("gan-length")
     try:
-        steps = parse_counts(args.steps, "--steps")
+        steps = parse_counts(args.steps, "--steps") if args.steps is not None else None
         seeds = parse_counts(args.seeds, "--seeds")
+        reference_of(args.strategy, "--strategy")
         if out.exists() and any(out.iterdir()):
             raise GanaugError(f"--out {out}: not empty; pass a new folder")
-        result = score_lengths(compose_config(args.overrides, args.data_root, steps[-1]), steps, seeds, out)
+        result = score_lengths(length_config(args.overrides, args.data_root, steps), args.strategy, seeds)
     except (GanaugError, HydraException, OmegaConfBaseException) as exc:
         print_error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return 2

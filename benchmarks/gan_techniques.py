@@ -36,7 +36,6 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from ganaug.classify.parts import is_synthetic, parse_strategy
 from ganaug.cli.runner import print_error
 from ganaug.cli.sweeps import override_key
 from ganaug.errors import GanaugError
@@ -48,7 +47,7 @@ from ganaug.synth.bank import SyntheticBank
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gan_length import compose_config, parse_counts, val_score  # noqa: E402
+from gan_length import compose_config, parse_counts, reference_of, val_score  # noqa: E402
 from throughput import StepTimer  # noqa: E402
 
 TODAY = "today"
@@ -70,15 +69,6 @@ def parse_names(text: str, known: Sequence[str], what: str) -> list[str]:
     if not names or unknown:
         raise GanaugError(f"{what} {text}: pick from {', '.join(known)}")
     return names
-
-
-def reference_of(strategy: str) -> str:
-    """The strategy without its `gan` part ('gan+la+classical' -> 'la+classical'; 'gan' -> 'none')."""
-    if not is_synthetic(strategy):
-        raise GanaugError(f"--strategies {strategy}: not a GAN strategy; give strategies with a gan part")
-    parse_strategy(strategy)
-    rest = [p for p in strategy.split("+") if p != "gan"]
-    return "+".join(rest) or "none"
 
 
 def seconds_per_step(cfg: DictConfig, warmup: int) -> float:
@@ -282,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise GanaugError("run takes its overrides from timing.json; give them to `time`")
             strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
             for strategy in strategies:
-                reference_of(strategy)
+                reference_of(strategy, "--strategies")
             names = parse_names(args.techniques, [REFERENCES, *TECHNIQUES], "--techniques")
             run(out, names, strategies, parse_counts(args.seeds, "--seeds"))
         text = table(out)
