@@ -18,6 +18,7 @@ next fit's, and a stateful callback (early stopping) never carries over. Objects
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import importlib
@@ -138,15 +139,35 @@ def bound_getattr(module_name: str) -> Callable[[str], type]:
     return __getattr__
 
 
+def _leave_process_group() -> None:
+    dist = sys.modules.get("torch.distributed")
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+@functools.cache
+def leave_process_group_at_exit() -> None:
+    """Make this process destroy its default torch.distributed process group at exit, if it still has one.
+
+    PyTorch asks every program that joins a group to destroy it before exiting; Lightning's DDP strategies do
+    so for NCCL only and leave a gloo group (DDP on CPUs) to the interpreter's shutdown, where gloo's threads
+    can abort a rank that trained fine (SIGABRT, "terminate called without an active exception",
+    pytorch/pytorch#190489). Registered once per process.
+    """
+    atexit.register(_leave_process_group)
+
+
 class Bindable:
     """A core class written once for both namespaces: making an instance makes it of the core bound to a
     namespace (`bound_class`); `lightning_base` names the Lightning class it extends. `binding_source`
-    may name the constructor argument whose namespace decides (a datamodule it wraps)."""
+    may name the constructor argument whose namespace decides (a datamodule it wraps). A process that makes
+    or unpickles one (a DDP rank) leaves its process group at exit (`leave_process_group_at_exit`)."""
 
     lightning_base: ClassVar[str]
     binding_source: ClassVar[str | None] = None
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        leave_process_group_at_exit()
         if cls.__dict__.get("_bound_to") is not None:
             return super().__new__(cls)
         source = kwargs.get(cls.binding_source, args[0] if args else None) if cls.binding_source else None

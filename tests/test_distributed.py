@@ -1,5 +1,6 @@
 """Two-process DDP on the CPU with gloo (tests/helpers/ddp_fit.py): the GAN and a classifier train across both
-ranks with their weights in step, only rank zero exports, and a stop on one rank stops both instead of hanging."""
+ranks with their weights in step, only rank zero exports, and a stop on one rank stops both instead of hanging;
+a rank that holds ganaug objects leaves its process group at exit instead of aborting there."""
 
 from __future__ import annotations
 
@@ -50,6 +51,15 @@ def test_a_classifier_trains_on_two_ranks_in_step(tmp_path: Path) -> None:
     zero, one = _run(tmp_path, "classifier")
     assert zero["world_size"] == 2 and zero["epochs"] == one["epochs"] == 2
     assert zero["weights"] == one["weights"]
+
+
+def test_a_process_with_a_ganaug_object_leaves_its_process_group_at_exit(tmp_path: Path) -> None:
+    ask = ("import atexit, sys, torch.distributed as dist; from ganaug.gan.callbacks import StepProgressBar; "
+           "dist.init_process_group('gloo', init_method=f'file://{sys.argv[1]}', rank=0, world_size=1); "
+           "sys.argv[2] == '1' and StepProgressBar(steps=1); atexit._run_exitfuncs(); print(dist.is_initialized())")
+    joined = [subprocess.run([sys.executable, "-c", ask, str(tmp_path / f"store{m}"), m], capture_output=True,
+                             text=True, timeout=120, check=True).stdout.split()[-1] for m in "01"]  # fmt: skip
+    assert joined == ["True", "False"]  # the exit handler comes with the ganaug object and destroys the group
 
 
 @pytest.mark.slow
