@@ -21,7 +21,7 @@ import argparse
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -154,31 +154,46 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Score the lengths, print the table, write gan_length.json; bad input is one line and exit code 2."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def scoring_parser(doc: str | None, filename: str) -> argparse.ArgumentParser:
+    """The arguments a script that scores a GAN strategy on the composed config takes."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", help="MNIST IDX folder: experiment=mnist_lt data=mnist data.root=DIR")
-    parser.add_argument("--steps", help="GAN step counts to score, comma-separated (default: gan.snapshots)")
     parser.add_argument("--strategy", default=GAN_STRATEGY, help=f"the GAN strategy scored (default {GAN_STRATEGY})")
     parser.add_argument("--seeds", default="0,1", help="classifier seeds (default 0,1)")
-    parser.add_argument("--out", help="folder for gan_length.json")
+    parser.add_argument("--out", help=f"folder for {filename}")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of the composed config")
-    args = parser.parse_intermixed_args(argv)
-    out = Path(args.out) if args.out else default_out("gan-length")
+    return parser
+
+
+def run_to_json(out: Path, filename: str, compute: Callable[[], dict], render: Callable[[dict], str]) -> int:
+    """A scoring script's run: refuse a non-empty `out`, `compute` the result, write it to OUT/filename and print
+    `render(result)`; bad input is one line and exit code 2, with nothing written."""
     try:
-        steps = parse_counts(args.steps, "--steps") if args.steps is not None else None
-        seeds = parse_counts(args.seeds, "--seeds")
-        reference_of(args.strategy, "--strategy")
         if out.exists() and any(out.iterdir()):
             raise GanaugError(f"--out {out}: not empty; pass a new folder")
-        result = score_lengths(length_config(args.overrides, args.data_root, steps), args.strategy, seeds)
+        result = compute()
     except (GanaugError, HydraException, OmegaConfBaseException) as exc:
         print_error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return 2
-    write_json(out / "gan_length.json", result)
-    print(table(result))
-    print(f"written to {out / 'gan_length.json'}")
+    write_json(out / filename, result)
+    print(render(result))
+    print(f"written to {out / filename}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Score the lengths, print the table, write gan_length.json; bad input is one line and exit code 2."""
+    parser = scoring_parser(__doc__, "gan_length.json")
+    parser.add_argument("--steps", help="GAN step counts to score, comma-separated (default: gan.snapshots)")
+    args = parser.parse_intermixed_args(argv)
+
+    def compute() -> dict:
+        steps = parse_counts(args.steps, "--steps") if args.steps is not None else None
+        seeds = parse_counts(args.seeds, "--seeds")
+        reference_of(args.strategy, "--strategy")
+        return score_lengths(length_config(args.overrides, args.data_root, steps), args.strategy, seeds)
+
+    return run_to_json(Path(args.out) if args.out else default_out("gan-length"), "gan_length.json", compute, table)
 
 
 if __name__ == "__main__":
