@@ -1,6 +1,6 @@
 """Two-process DDP on the CPU with gloo (tests/helpers/ddp_fit.py): the GAN and a classifier train across both
 ranks with their weights in step, only rank zero exports, and a stop on one rank stops both instead of hanging;
-a rank that holds ganaug objects leaves its process group at exit instead of aborting there."""
+a process that holds ganaug objects destroys its process group at exit."""
 
 from __future__ import annotations
 
