@@ -30,6 +30,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from ganaug.classify.parts import GAN_STRATEGY, is_synthetic, parse_strategy
+from ganaug.classify.results import MetricsRow
 from ganaug.classify.training import train_and_evaluate
 from ganaug.cli.config import config_dir
 from ganaug.cli.config.validate import validate
@@ -91,18 +92,31 @@ def length_config(overrides: Sequence[str], data_root: str | None, steps: list[i
     return compose_config([*overrides, f"gan.snapshots=[{fractions}]"], data_root, steps[-1])
 
 
-def val_score(flow: Flow, strategy: str, seed: int, bank: SyntheticBank | None) -> float:
-    """Validation balanced accuracy of the configured classifier trained with `strategy` and `seed`."""
+def validated_flow(cfg: DictConfig) -> Flow:
+    """The run context of `cfg`, refused when its data has no validation split to score on."""
+    flow = Flow(cfg)
+    if len(flow.prepared.splits.val) == 0:
+        raise GanaugError("the data has no validation split; set data.val_fraction above 0 to choose on it")
+    return flow
+
+
+def strategy_row(flow: Flow, strategy: str, seed: int, bank: SyntheticBank | None) -> MetricsRow:
+    """The metrics row (validation and test) of the configured classifier trained with `strategy` and `seed`,
+    with `bank` at the run's synthetic targets."""
     prepared = flow.prepared
     settings = {**classifier_recipe(flow.cfg, prepared.splits.train.image_shape).kwargs(), "seed": seed}
-    row = train_and_evaluate(
+    return train_and_evaluate(
         strategy,
         prepared.splits,
         bank=bank,
         synthetic_counts=prepared.targets if bank is not None else None,
         **settings,
     )
-    return float(row["val_balanced_accuracy"])
+
+
+def val_score(flow: Flow, strategy: str, seed: int, bank: SyntheticBank | None) -> float:
+    """Validation balanced accuracy of the configured classifier trained with `strategy` and `seed`."""
+    return float(strategy_row(flow, strategy, seed, bank)["val_balanced_accuracy"])
 
 
 def summary(scores: list[float]) -> dict:
@@ -113,10 +127,8 @@ def summary(scores: list[float]) -> dict:
 def score_lengths(cfg: DictConfig, strategy: str, seeds: list[int]) -> dict:
     """Train the GAN run once (or read it from the cache), then score `strategy` with each snapshot's bank and
     its reference without the GAN, per seed, on validation."""
-    flow = Flow(cfg)
+    flow = validated_flow(cfg)
     prepared = flow.prepared
-    if len(prepared.splits.val) == 0:
-        raise GanaugError("the data has no validation split; set data.val_fraction above 0 to choose on it")
     start = time.perf_counter()
     gan_dir = flow.output(GanStage)
     gan_seconds = time.perf_counter() - start

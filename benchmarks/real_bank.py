@@ -22,22 +22,35 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from gan_length import compose_config, parse_counts, reference_of, run_to_json, scoring_parser, summary
+from gan_length import (
+    compose_config,
+    parse_counts,
+    reference_of,
+    run_to_json,
+    scoring_parser,
+    strategy_row,
+    summary,
+    validated_flow,
+)
 from omegaconf import DictConfig
 
-from ganaug.classify.training import train_and_evaluate
 from ganaug.cli.sweeps import default_out
 from ganaug.errors import GanaugError
 from ganaug.flow.context import Flow
-from ganaug.flow.settings import classifier_recipe
 from ganaug.synth.bank import SyntheticBank
 
 METRICS = ("val_balanced_accuracy", "balanced_accuracy")
 
 
-def left_out_bank(cfg: DictConfig, overrides: Sequence[str], data_root: str | None, directory: Path) -> SyntheticBank:
+def metrics(flow: Flow, strategy: str, seed: int, bank: SyntheticBank | None) -> dict[str, float]:
+    """Validation and test balanced accuracy of the configured classifier trained with `strategy` and `seed`."""
+    row = strategy_row(flow, strategy, seed, bank)
+    return {m: float(row[m]) for m in METRICS}
+
+
+def left_out_bank(flow: Flow, overrides: Sequence[str], data_root: str | None, directory: Path) -> SyntheticBank:
     """The real training images of the minority classes that the imbalance profile left out, as a bank."""
-    prepared = Flow(cfg).prepared
+    prepared = flow.prepared
     whole = Flow(compose_config([*overrides, "imbalance=none"], data_root, None)).prepared.splits.train
     kept = {image.tobytes() for image in prepared.splits.train.images.numpy()}
     images, labels = whole.images.numpy(), whole.labels.numpy()
@@ -49,25 +62,14 @@ def left_out_bank(cfg: DictConfig, overrides: Sequence[str], data_root: str | No
     return SyntheticBank.from_arrays(images[left], labels[left], whole.class_names, directory)
 
 
-def fit_row(flow: Flow, strategy: str, seed: int, bank: SyntheticBank | None) -> dict[str, float]:
-    """Validation and test balanced accuracy of the configured classifier trained with `strategy`, `seed`."""
-    prepared = flow.prepared
-    settings = {**classifier_recipe(flow.cfg, prepared.splits.train.image_shape).kwargs(), "seed": seed}
-    synthetic = {"bank": bank, "synthetic_counts": prepared.targets} if bank is not None else {}
-    row = train_and_evaluate(strategy, prepared.splits, **synthetic, **settings)
-    return {m: float(row[m]) for m in METRICS}
-
-
 def score(cfg: DictConfig, overrides: Sequence[str], data_root: str | None, strategy: str, seeds: list[int]) -> dict:
     """`strategy` with the left-out real images as its bank (in a temporary folder), and its reference without
     `gan`, per seed."""
-    flow = Flow(cfg)
-    if len(flow.prepared.splits.val) == 0:
-        raise GanaugError("the data has no validation split; set data.val_fraction above 0")
+    flow = validated_flow(cfg)
     reference = reference_of(strategy)
     with tempfile.TemporaryDirectory() as tmp:
-        bank = left_out_bank(cfg, overrides, data_root, Path(tmp) / "bank")
-        rows = {name: [fit_row(flow, name, s, bank if name == strategy else None) for s in seeds]
+        bank = left_out_bank(flow, overrides, data_root, Path(tmp) / "bank")
+        rows = {name: [metrics(flow, name, s, bank if name == strategy else None) for s in seeds]
                 for name in (strategy, reference)}  # fmt: skip
         bank_size = int(len(bank.labels))
     gains = {m: [a[m] - b[m] for a, b in zip(rows[strategy], rows[reference], strict=True)] for m in METRICS}

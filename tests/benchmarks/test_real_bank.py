@@ -28,8 +28,9 @@ def _keys(images: np.ndarray) -> set[bytes]:
 def test_the_bank_is_the_left_out_real_images(tmp_path: Path) -> None:
     overrides = [*TINY, f"cache_dir={tmp_path / 'cache'}"]
     cfg = gan_length.compose_config(overrides, None, None)
-    prepared = Flow(cfg).prepared
-    bank = real_bank.left_out_bank(cfg, overrides, None, tmp_path / "bank")
+    flow = Flow(cfg)
+    prepared = flow.prepared
+    bank = real_bank.left_out_bank(flow, overrides, None, tmp_path / "bank")
     splits = prepared.splits
     whole = Flow(gan_length.compose_config([*overrides, "imbalance=none"], None, None)).prepared.splits.train
     images, labels = np.asarray(bank.images), np.asarray(bank.labels)
