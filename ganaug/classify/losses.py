@@ -19,23 +19,6 @@ from torch import nn
 from ganaug.errors import GanaugError, at_least, checked, positive
 
 
-def inverse_frequency(counts: Sequence[float]) -> list[float]:
-    """1/count per class, scaled to mean 1 over the classes present; 0 for a class with no images."""
-    inverse = [1.0 / n if n > 0 else 0.0 for n in counts]
-    present = sum(1 for n in counts if n > 0)
-    total = sum(inverse)
-    return [w * present / total for w in inverse]
-
-
-def effective_number_weights(counts: Sequence[float], beta: float) -> list[float]:
-    """(1 - beta) / (1 - beta ** n_c) per class (Cui et al. 2019), scaled to sum to the number of classes
-    present; 0 for a class with no images."""
-    raw = [(1.0 - beta) / (1.0 - beta**n) if n > 0 else 0.0 for n in counts]
-    present = sum(1 for n in counts if n > 0)
-    total = sum(raw)
-    return [w * present / total for w in raw]
-
-
 def ldam_margins(counts: Sequence[float], max_margin: float) -> list[float]:
     """Margin n_c ** -1/4 per class, scaled so the rarest class's is `max_margin` (a class with no images: 0)."""
     raw = [n**-0.25 if n > 0 else 0.0 for n in counts]

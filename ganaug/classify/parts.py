@@ -33,13 +33,8 @@ from typing import Any
 import torch
 
 from ganaug.classify.classical import classical_transform, seeded
-from ganaug.classify.losses import (
-    ClassifierLoss,
-    Mixup,
-    effective_number_weights,
-    inverse_frequency,
-    ldam_margins,
-)
+from ganaug.classify.losses import ClassifierLoss, Mixup, ldam_margins
+from ganaug.data.imbalance import EFFECTIVE_NUMBER_BETA, effective_number_weights, inverse_frequency
 from ganaug.errors import GanaugError, at_least, between, checked, positive
 
 SAMPLER, LOSS, SCHEDULE, BATCH, IMAGE, SYNTHETIC = "sampler", "loss", "schedule", "batch", "image", "synthetic"
@@ -121,7 +116,7 @@ class LDAM(LossPart):
 class DeferredReweight(LossPart):
     """Deferred re-weighting: effective-number class weights for the last share of the epochs."""
 
-    @checked(beta=between(0, 1, high_open=True), start=between(0, 1))
+    @checked(beta=EFFECTIVE_NUMBER_BETA, start=between(0, 1))
     def configure(
         self, loss: ClassifierLoss, counts: Sequence[float], beta: float = 0.9999, start: float = 0.8
     ) -> None:

@@ -1,6 +1,8 @@
-"""Imbalance tools: make a dataset long-tailed, pick its minority classes, and size the synthetic data.
+"""Imbalance tools: make a dataset long-tailed, pick its minority classes, size the synthetic data, and weigh
+classes by their counts (the classifier's re-weighting and the GAN's group spectral regularisation).
 
-These decide *which* classes a GAN learns and *how many* samples each gets; nothing here trains.
+These decide *which* classes a GAN learns, *how many* samples each gets and how much each weighs; nothing here
+trains.
 """
 
 from __future__ import annotations
@@ -32,6 +34,28 @@ def class_counts(labels: torch.Tensor, num_classes: int) -> list[int]:
             "labels must be class ids 0..num_classes-1"
         )
     return torch.bincount(labels, minlength=num_classes).tolist()
+
+
+def _mean_one_over_present(raw: list[float], counts: Sequence[float]) -> list[float]:
+    """`raw` per-class weights scaled to mean 1 over the classes with images (to sum to their number)."""
+    present = sum(1 for n in counts if n > 0)
+    total = sum(raw)
+    return [w * present / total for w in raw]
+
+
+def inverse_frequency(counts: Sequence[float]) -> list[float]:
+    """1/count per class, scaled to mean 1 over the classes present; 0 for a class with no images."""
+    return _mean_one_over_present([1.0 / n if n > 0 else 0.0 for n in counts], counts)
+
+
+# The effective number's beta: 0 weighs every class alike, values towards 1 weigh by inverse frequency.
+EFFECTIVE_NUMBER_BETA = between(0, 1, high_open=True)
+
+
+def effective_number_weights(counts: Sequence[float], beta: float) -> list[float]:
+    """(1 - beta) / (1 - beta ** n_c) per class (Cui et al. 2019), scaled to sum to the number of classes
+    present; 0 for a class with no images."""
+    return _mean_one_over_present([(1.0 - beta) / (1.0 - beta**n) if n > 0 else 0.0 for n in counts], counts)
 
 
 def _profile_targets(

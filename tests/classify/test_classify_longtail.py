@@ -11,17 +11,13 @@ import pytorch_lightning as pl
 import torch
 from helpers.data import make_toy_dataset
 
-from ganaug.classify.losses import (
-    ClassifierLoss,
-    Mixup,
-    effective_number_weights,
-    ldam_margins,
-)
+from ganaug.classify.losses import ClassifierLoss, Mixup, ldam_margins
 from ganaug.classify.model import CosineHead, ImageClassifier, build_classifier
 from ganaug.classify.parts import PARTS, parse_strategy
 from ganaug.classify.plan import plan_training
 from ganaug.classify.training import fit_strategy, train_and_evaluate
 from ganaug.data.dataset import DatasetSplits
+from ganaug.data.imbalance import effective_number_weights
 from ganaug.errors import GanaugError
 
 LOGITS = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
