@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ganaug.data.imbalance import EFFECTIVE_NUMBER_BETA, effective_number_weights
 from ganaug.errors import GanaugError, at_least, checked, one_of, optional, positive
 from ganaug.gan import speed
 from ganaug.gan.ada import AdaptiveAugment
@@ -20,6 +21,7 @@ from ganaug.gan.generators import build_generator, sample_uint8, to_float
 from ganaug.gan.losses import build_loss, feature_matching, gradient_penalty
 from ganaug.gan.monitor import TrainingMonitor
 from ganaug.gan.progressive import GrowthSchedule, grown_reals
+from ganaug.gan.regularizers import LeCamAnchors, conditional_norms, group_spectral_penalty
 from ganaug.lightning import Bindable, bound_getattr, namespace_for
 
 
@@ -43,6 +45,11 @@ class ConditionalGAN(Bindable):
     - `ada`: adaptive discriminator augmentation over the DiffAugment policy (all three operations when it is
       empty): each applied per image with a probability adapted towards `ada_target` of E[sign(D(real))],
       moving 0 -> 1 over `ada_speed` images (`ganaug.gan.ada`); logged as `ada_p`, kept in checkpoints;
+    - `lecam_weight`: weight of the LeCam penalty on the discriminator (0 = off), and `gsr_weight` of group
+      spectral regularisation of the generator's per-class batch-norm parameters (0 = off; generators with
+      class-conditional batch norm, i.e. resnet), its classes weighed by effective number at `gsr_beta`
+      (`ganaug.gan.regularizers`); both logged (`lecam`, `gsr`). gSR needs the training set's class counts:
+      `use_class_counts(counts)`, which `train_gan` calls;
     - `monitor`: TrainingMonitor settings (divergence, saturation and collapse checks).
     `grow(schedule)` trains it progressively (`ganaug.gan.progressive`; generators with `set_growth`: style).
 
@@ -56,7 +63,8 @@ class ConditionalGAN(Bindable):
 
     @checked(
         lr_g=positive(), lr_d=positive(), d_steps=at_least(1), feature_matching=at_least(0), adam=one_of(speed.ADAM),
-        autocast=optional(one_of(speed.AUTOCAST)),
+        autocast=optional(one_of(speed.AUTOCAST)), lecam_weight=at_least(0), gsr_weight=at_least(0),
+        gsr_beta=EFFECTIVE_NUMBER_BETA,
     )
     def __init__(
         self,
@@ -86,6 +94,9 @@ class ConditionalGAN(Bindable):
         ada: bool = False,
         ada_target: float = 0.6,
         ada_speed: int = 100_000,
+        lecam_weight: float = 0.0,
+        gsr_weight: float = 0.0,
+        gsr_beta: float = 0.999,
     ) -> None:
         super().__init__()
         trained = sorted({int(c) for c in trained_classes})
@@ -117,6 +128,13 @@ class ConditionalGAN(Bindable):
         self.augment = AdaptiveAugment(diffaugment, ada_target, ada_speed) if ada else DiffAugment(diffaugment)
         self.growth: GrowthSchedule | None = None
         self.ema = EMA(self.generator, ema_decay, ema_warmup) if ema_decay > 0 else None
+        self.lecam = LeCamAnchors() if lecam_weight > 0 else None
+        self.gsr_norms = conditional_norms(self.generator) if gsr_weight > 0 else []
+        if gsr_weight > 0 and not self.gsr_norms:
+            raise GanaugError(
+                f"gsr_weight needs a generator with class-conditional batch norm, and '{generator}' has none; "
+                "use generator=resnet or gsr_weight=0"
+            )
         self.monitor_kwargs = dict(monitor or {})
         self.monitor = TrainingMonitor.bind(namespace_for(self))(**self.monitor_kwargs)
         self.latent_dim: int = self.generator.latent_dim
@@ -160,13 +178,27 @@ class ConditionalGAN(Bindable):
         self.register_buffer("resident_labels", labels, persistent=False)
         self.resident = True
 
+    def use_class_counts(self, counts: list[int]) -> None:
+        """Weigh the classes of gSR by the effective number of the training set's `counts` (one per class id),
+        scaled to sum to 1 (not saved in checkpoints: the training set gives them again); nothing without gSR."""
+        if not self.gsr_norms:
+            return
+        if len(counts) != self.hparams.num_classes:
+            raise GanaugError(
+                f"{len(counts)} class counts given for a GAN with {self.hparams.num_classes} classes; "
+                "pass one count per class id of the training set"
+            )
+        weights = torch.tensor(effective_number_weights(counts, self.hparams.gsr_beta), device=self.device)
+        self.register_buffer("gsr_class_weights", weights / weights.sum(), persistent=False)
+
     @property
     def step_settings(self) -> dict[str, Any]:
-        """How the training step ran (`ganaug.gan.speed`), the discriminator, ADA and progressive growing: what
-        the exported generator's metadata records of its training."""
+        """How the training step ran (`ganaug.gan.speed`), the discriminator, ADA, the regularisers' weights and
+        progressive growing: what the exported generator's metadata records of its training."""
         hp = self.hparams
         return {"adam": hp.adam, "compile": hp.compile, "autocast": hp.autocast, "channels_last": hp.channels_last,
                 "resident": self.resident, "discriminator": hp.discriminator, "ada": hp.ada,
+                "lecam_weight": hp.lecam_weight, "gsr_weight": hp.gsr_weight, "gsr_beta": hp.gsr_beta,
                 "progressive": None if self.growth is None else {"levels": self.growth.levels,
                                                                  "fade": self.growth.fade}}  # fmt: skip
 
@@ -195,7 +227,10 @@ class ConditionalGAN(Bindable):
         ]
 
     def on_fit_start(self) -> None:
-        """Compile both networks in place (their parameters and state-dict keys stay theirs) when asked."""
+        """Check gSR has its class weights; compile both networks in place (their parameters and state-dict keys
+        stay theirs) when asked."""
+        if self.gsr_norms and not hasattr(self, "gsr_class_weights"):
+            raise GanaugError("gsr_weight needs the training set's class counts; call use_class_counts(counts) first")
         if self.hparams.compile is not None:
             self.generator.compile(mode=self.hparams.compile)
             self.discriminator.compile(mode=self.hparams.compile)
@@ -242,6 +277,10 @@ class ConditionalGAN(Bindable):
                 stats["gp"] = gradient_penalty(lambda x: self.discriminator(x, labels), seen[:n].float(),
                                                seen[n:].float())  # fmt: skip
             total = d_loss + self.loss.gp_weight * stats["gp"]
+        if self.lecam is not None:
+            self.lecam.update(real_logits, fake_logits)
+            stats["lecam"] = self.lecam.penalty(real_logits, fake_logits)
+            total = total + self.hparams.lecam_weight * stats["lecam"]
         opt_d = self.optimizers()[1]
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(total)
@@ -266,6 +305,9 @@ class ConditionalGAN(Bindable):
             total = g_loss + weight * fm
         else:
             stats, total = {"g_loss": g_loss}, g_loss
+        if self.gsr_norms:
+            stats["gsr"] = group_spectral_penalty(self.gsr_norms, self.gsr_class_weights)
+            total = total + self.hparams.gsr_weight * stats["gsr"]
         opt_g = self.optimizers()[0]
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(total)

@@ -179,6 +179,7 @@ def train_gan(
         trained_classes=list(trained_classes),
         **dict(module_kwargs or {}),
     )
+    gan.use_class_counts(dataset.counts())
     if progressive:
         gan.grow(GrowthSchedule(getattr(gan.generator, "levels", 1), steps, progressive_fade))
     batch = min(batch_size, len(dataset))

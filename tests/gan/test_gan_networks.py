@@ -17,7 +17,6 @@ from ganaug.gan.discriminators import (
 )
 from ganaug.gan.generators import (
     GENERATORS,
-    ConditionalBatchNorm2d,
     DCGANGenerator,
     ResNetGenerator,
     build_generator,
@@ -26,6 +25,7 @@ from ganaug.gan.generators import (
 )
 from ganaug.gan.layout import num_resolution_steps
 from ganaug.gan.losses import LOSSES, HingeLoss, NonSaturatingLoss, build_loss
+from ganaug.gan.regularizers import conditional_norms
 
 SHAPES = [(1, 8, 8), (1, 28, 28), (3, 32, 32), (3, 64, 64), (1, 27, 27), (3, 5, 9), (1, 28, 64)]
 
@@ -152,7 +152,7 @@ def test_resnet_networks_fit_the_image_shape(shape: tuple[int, int, int], attent
 def test_resnet_generator_is_conditioned_by_batch_norm_gains_and_biases() -> None:
     torch.manual_seed(0)
     gen = ResNetGenerator((1, 8, 8), num_classes=3, latent_dim=8, base_channels=8)
-    norms = [m for m in gen.modules() if isinstance(m, ConditionalBatchNorm2d)]
+    norms = conditional_norms(gen)
     assert len(norms) == 2 and not any(isinstance(m, nn.Embedding) for m in gen.children())
     cbn = norms[0]
     with torch.no_grad():

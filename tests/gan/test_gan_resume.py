@@ -61,11 +61,18 @@ def _steps(log_dir: Path) -> list[int]:
         return [int(row["step"]) for row in csv.DictReader(file)]
 
 
-@pytest.mark.parametrize(("class_balance", "d_steps"), [("sqrt", 1), ("none", 2)])
-def test_a_resumed_run_ends_with_the_uninterrupted_weights(tmp_path: Path, class_balance: str, d_steps: int) -> None:
+REGULARISED = {"generator": "resnet", "lecam_weight": 0.3, "gsr_weight": 0.5}  # LeCam's anchors are in the checkpoint
+
+
+@pytest.mark.parametrize(
+    ("class_balance", "d_steps", "extra"), [("sqrt", 1, {}), ("none", 2, {}), ("sqrt", 1, REGULARISED)]
+)
+def test_a_resumed_run_ends_with_the_uninterrupted_weights(
+    tmp_path: Path, class_balance: str, d_steps: int, extra: dict
+) -> None:
     data = make_toy_dataset([40, 30])  # 4 batches an epoch: the stop and the checkpoint fall mid-epoch
     kwargs = {"class_balance": class_balance, "module_kwargs": {**SMALL, "diffaugment": "translation",
-                                                                "d_steps": d_steps}}  # fmt: skip
+                                                                "d_steps": d_steps, **extra}}  # fmt: skip
     whole = _train(data, tmp_path / "whole", "run", **kwargs)
     with pytest.raises(Stopped):
         _train(data, tmp_path, "run", callbacks=[StopAt(47)], **kwargs)

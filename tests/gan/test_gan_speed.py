@@ -83,6 +83,7 @@ def test_the_exported_generator_records_the_step_settings(toy_dataset, tmp_path)
     artifact = GeneratorArtifact.load(export_generator(gan, tmp_path / "g", toy_dataset.class_names))
     assert artifact.meta["training"] == {"adam": "foreach", "compile": None, "autocast": None, "channels_last": True,
                                          "resident": True, "discriminator": "projection", "ada": False,
+                                         "lecam_weight": 0.0, "gsr_weight": 0.0, "gsr_beta": 0.999,
                                          "progressive": None}  # fmt: skip
     images = artifact.sample(torch.tensor([0, 1, 2]), generator=torch.Generator().manual_seed(0))
     assert images.dtype == torch.uint8 and images.shape == (3, 1, 8, 8)

@@ -214,6 +214,13 @@ class GANModuleConfig:
     ada: bool = default_of(ConditionalGAN, "ada")
     ada_target: float = default_of(ConditionalGAN, "ada_target")
     ada_speed: int = default_of(ConditionalGAN, "ada_speed")
+    # Weight of LeCam's penalty on the discriminator (0 = off).
+    lecam_weight: float = default_of(ConditionalGAN, "lecam_weight")
+    # Weight of group spectral regularisation of the generator's per-class batch-norm parameters (0 = off; resnet
+    # generator).
+    gsr_weight: float = default_of(ConditionalGAN, "gsr_weight")
+    # gSR weighs classes by effective number at this beta (0: alike; towards 1: by inverse frequency).
+    gsr_beta: float = default_of(ConditionalGAN, "gsr_beta")
 
 
 @dataclass
