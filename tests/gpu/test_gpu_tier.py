@@ -55,6 +55,13 @@ def test_bf16_gan_steps_keep_float32_losses_and_stay_near_float32(data) -> None:
     assert _max_gap(_weights(bf16), _weights(_train(data))) < 0.05
 
 
+def test_the_long_tail_regularisers_run_on_the_gpu_under_bf16(data) -> None:
+    gan = _train(data, generator="resnet", lecam_weight=0.3, gsr_weight=0.5, autocast="bf16")
+    assert gan.gsr_class_weights.device.type == "cuda" and gan.lecam.real.dtype == torch.float32
+    penalties = [gan.step_stats["lecam"], gan.step_stats["gsr"]]
+    assert all(p.dtype == torch.float32 and bool(torch.isfinite(p)) for p in penalties)
+
+
 @pytest.mark.parametrize("mode", ["default", "reduce-overhead"])
 def test_the_compiled_step_matches_eager(data, mode: str) -> None:
     compiled = _train(data, compile=mode)
