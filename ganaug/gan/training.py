@@ -33,7 +33,7 @@ from ganaug.progress import shown
 log = logging.getLogger("ganaug")
 
 CONDITION_ON = ("minority", "all")
-CLASS_BALANCE = ("sqrt", "none")
+CLASS_BALANCE = ("sqrt", "balanced", "none")
 # Trainer options train_gan sets itself: the run's length is `steps`.
 _LENGTH_OPTIONS = {"max_steps", "max_epochs", "min_steps", "min_epochs"}
 # DDP strategies by name: each update of the GAN uses one of its two networks, so DDP must expect parameters
@@ -87,8 +87,8 @@ def _epoch_sampler(dataset: ImageDataset, class_balance: str, seed: int) -> Samp
     gen = torch.Generator().manual_seed(seed)
     if class_balance == "none":
         return RandomSampler(dataset, generator=gen)
-    counts = torch.tensor(dataset.counts(), dtype=torch.float64)
-    weights = counts[dataset.labels].rsqrt()
+    counts = torch.tensor(dataset.counts(), dtype=torch.float64)[dataset.labels]
+    weights = counts.reciprocal() if class_balance == "balanced" else counts.rsqrt()
     return WeightedRandomSampler(weights, num_samples=len(dataset), replacement=True, generator=gen)
 
 
@@ -137,7 +137,8 @@ def train_gan(
     Each batch makes d_steps discriminator and one generator update, and Lightning's global_step
     counts every optimiser step, so the Trainer runs with max_steps = steps * (d_steps + 1).
     "sqrt" class balance samples each image with weight 1/sqrt(its class count), so rare classes are
-    seen more often without being repeated as hard as full balancing would. Seeded: on the CPU the
+    seen more often without being repeated as hard as full balancing ("balanced": weight 1/count, every
+    class equally often) would; "none" draws the images as they come. Seeded: on the CPU the
     same seed gives the same generator weights. `trainer_kwargs` go to pl.Trainer (accelerator,
     devices, precision, logger, ...); the run length is set by `steps` only. Under DDP (`strategy="ddp"`, ...)
     the ranks train on their shares of each batch with their gradients averaged, the monitor's stop is agreed

@@ -104,6 +104,8 @@ def test_class_balance_sampling(toy_dataset: ImageDataset) -> None:
     assert isinstance(sampler, WeightedRandomSampler) and sampler.replacement
     expected = torch.tensor([40, 20, 6], dtype=torch.float64)[toy_dataset.labels].rsqrt()
     assert torch.allclose(sampler.weights, expected)
+    full = _train(toy_dataset, steps=1, class_balance="balanced").trainer.train_dataloader.sampler.base
+    assert torch.allclose(full.weights, expected.square())
     plain = _train(toy_dataset, steps=1, class_balance="none")
     assert isinstance(plain.trainer.train_dataloader.sampler.base, RandomSampler)
 
@@ -119,7 +121,7 @@ def test_train_gan_on_fewer_images_than_a_batch() -> None:
     [
         ({"steps": 0}, "steps=0: must be >= 1"),
         ({"steps": 2, "batch_size": 0}, "batch_size=0: must be >= 1"),
-        ({"steps": 2, "class_balance": "full"}, "pick one of sqrt, none"),
+        ({"steps": 2, "class_balance": "full"}, "pick one of sqrt, balanced, none"),
         ({"steps": 2, "trainer_kwargs": {"max_steps": 5}}, r"\['max_steps'\].*steps=N"),
         ({"steps": 2, "trained_classes": [0, 1]}, r"classes \[2\] not in trained_classes"),
     ],
