@@ -244,6 +244,8 @@ class GANConfig:
     steps: int = MISSING
     batch_size: int = default_of(train_gan, "batch_size")
     seed: int = default_of(train_gan, "seed")
+    # How the GAN's batches draw the classes: sqrt (each image weighted 1/sqrt(its class count)), balanced
+    # (1/count: every class equally often) or none (as the images come).
     class_balance: str = default_of(train_gan, "class_balance")
     sample_every_n_steps: int = default_of(train_gan, "sample_every_n_steps")
     checkpoint_every_n_steps: int = default_of(train_gan, "checkpoint_every_n_steps")
